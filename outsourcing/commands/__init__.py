@@ -1,0 +1,1 @@
+"""Project commands: `crawl` (Scrapy's, with the contract's exit status)."""

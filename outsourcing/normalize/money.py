@@ -1,0 +1,252 @@
+"""Money normalisers: amounts, currencies, ranges, open bounds and what the amount pays for.
+
+Every platform's budget ends up as the contract's four fields (`budget_min`, `budget_max`,
+`currency`, `budget_type`) through `Budget`. Amounts are whole units of the platform's own
+currency (won, not 만원; dollars, not cents), never converted; an open bound is None; both None
+when the amount is unknown or to be agreed (협의).
+
+Where a platform's budget string becomes numbers:
+- Korean strings ("예상 금액 350,000원", "월 500만원", "1억 2,000만원", "협의 후 결정"): `parse_krw`
+- English strings ("Fixed Price | $500-$1k", "Under $250", "£20/hr", "INR 1,500"): `parse_money`
+- numbers a platform gives in fields (Freemoa's 만원, RemoteOK's 0 = unknown): `budget_from_amounts`
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+Number = int | float
+
+
+@dataclass(frozen=True)
+class Budget:
+    minimum: Number | None = None
+    maximum: Number | None = None
+    currency: str | None = None
+    budget_type: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The contract's four budget fields."""
+        return {
+            "budget_min": self.minimum,
+            "budget_max": self.maximum,
+            "currency": self.currency,
+            "budget_type": self.budget_type,
+        }
+
+    @property
+    def known(self) -> bool:
+        return self.minimum is not None or self.maximum is not None
+
+
+UNKNOWN = Budget()
+
+# 만원 and friends: Korean amounts are often written in units of 10^4 and 10^8.
+KRW_UNITS: dict[str, int] = {"억": 100_000_000, "천만": 10_000_000, "백만": 1_000_000, "만": 10_000, "천": 1_000}
+MANWON = 10_000
+
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "US$": "USD", "CA$": "CAD", "C$": "CAD", "AU$": "AUD", "A$": "AUD", "NZ$": "NZD",
+    "HK$": "HKD", "S$": "SGD", "R$": "BRL", "$": "USD", "£": "GBP", "€": "EUR", "₹": "INR",
+    "₩": "KRW", "¥": "JPY", "₱": "PHP", "₦": "NGN", "₺": "TRY", "₪": "ILS", "zł": "PLN",
+}
+# ISO 4217 codes the platforms in scope use; any other three capitals next to a number are
+# accepted too, as long as they look like a code (checked by the validation pipeline).
+_CODE = r"(?:USD|EUR|GBP|INR|KRW|JPY|CAD|AUD|NZD|HKD|SGD|BRL|PHP|NGN|TRY|ILS|PLN|CHF|SEK|NOK|DKK|ZAR|MXN|CNY|PKR|BDT|IDR|MYR|AED)"
+_SYMBOL = "|".join(re.escape(symbol) for symbol in sorted(CURRENCY_SYMBOLS, key=len, reverse=True))
+_UNKNOWN_WORDS = re.compile(r"협의|미정|추후|상의|negotia|to be (?:agreed|discussed)|\bTBD\b|\bN/?A\b", re.I)
+
+_TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("monthly", re.compile(r"/\s*월|월\s*(?:금액|단가|급여|급)|^\s*월\s|per\s+month|/\s*mo(?:nth)?\b|monthly|기간제", re.I)),
+    ("hourly", re.compile(r"/\s*(?:시간|hr|hour|h)\b|시급|시간당|per\s+hour|hourly", re.I)),
+    ("yearly", re.compile(r"연봉|/\s*(?:년|yr|year)\b|per\s+(?:year|annum)|yearly|annual", re.I)),
+    ("fixed", re.compile(r"fixed|고정|총\s*금액|예상\s*금액|도급|외주", re.I)),
+)
+
+
+def number(value: Any) -> Number | None:
+    """A JSON number from an int, float, Decimal or numeric string; integers when whole.
+
+    None for missing, non-numeric, negative, NaN or infinite values.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if not text:
+            return None
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return None
+    try:
+        decimal = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        return None
+    if not decimal.is_finite() or decimal < 0:
+        return None
+    if decimal == decimal.to_integral_value():
+        return int(decimal)
+    result = float(decimal)
+    return result if math.isfinite(result) else None
+
+
+def budget_from_amounts(
+    minimum: Any,
+    maximum: Any,
+    currency: str | None,
+    budget_type: str | None,
+    *,
+    unit: int = 1,
+    zero_is_unknown: bool = False,
+) -> Budget:
+    """A budget from the numbers a platform gives in separate fields.
+
+    `unit` scales them to whole currency units (10_000 for amounts in 만원); with
+    `zero_is_unknown`, a 0 means "not given" (RemoteOK). One amount alone is used as both
+    bounds only when the platform gives one amount (pass it twice); a single missing bound is
+    an open bound. Reversed bounds are swapped. The type is kept even when no amount is known
+    ("Hourly" alone still says how the work pays).
+    """
+    low = number(minimum)
+    high = number(maximum)
+    if zero_is_unknown:
+        low = None if low == 0 else low
+        high = None if high == 0 else high
+    if low is not None:
+        low = number(Decimal(str(low)) * unit)
+    if high is not None:
+        high = number(Decimal(str(high)) * unit)
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+    if low is None and high is None:
+        return Budget(None, None, None, budget_type)
+    return Budget(low, high, currency, budget_type)
+
+
+def detect_budget_type(text: str, default: str | None = None) -> str | None:
+    for name, pattern in _TYPE_PATTERNS:
+        if pattern.search(text):
+            return name
+    return default
+
+
+# --- Korean amounts ---------------------------------------------------------------------------
+
+_KRW_TERM = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(억|천만|백만|만|천)?")
+_RANGE_SPLIT = re.compile(r"\s*(?:~|～|〜|–|—|-|에서|부터)\s*")
+
+
+def parse_krw(text: Any, *, default_type: str | None = "fixed") -> Budget:
+    """A Korean budget string in won: "350,000원", "500만원", "1억 2,000만원", "300~500만원",
+    "월 금액 7,000,000원 /월" (monthly), "500만원 이상" (open upper bound), "협의 후 결정"."""
+    if text is None:
+        return UNKNOWN
+    source = str(text).strip()
+    if not source or _UNKNOWN_WORDS.search(source) and not re.search(r"\d", source):
+        return UNKNOWN
+    budget_type = detect_budget_type(source, default_type)
+    sides = [side for side in _RANGE_SPLIT.split(source) if re.search(r"\d", side)]
+    if not sides:
+        return Budget(None, None, None, None) if _UNKNOWN_WORDS.search(source) else UNKNOWN
+    amounts: list[tuple[Decimal, bool]] = [_krw_amount(side) for side in sides[:2]]
+    # "300~500만원": a unit written once at the end applies to both sides.
+    if len(amounts) == 2 and not amounts[0][1] and amounts[1][1]:
+        unit = _last_unit(sides[1])
+        amounts[0] = (amounts[0][0] * unit, True)
+    values = [number(amount) for amount, _ in amounts]
+    if len(values) == 1:
+        low = high = values[0]
+        if re.search(r"이상|초과|부터\s*$|\+\s*$|최소", source):
+            high = None
+        elif re.search(r"이하|미만|까지|최대", source):
+            low = None
+        return budget_from_amounts(low, high, "KRW", budget_type)
+    return budget_from_amounts(values[0], values[1], "KRW", budget_type)
+
+
+def _krw_amount(side: str) -> tuple[Decimal, bool]:
+    """Sum of the terms of one amount ("1억 2,000만" = 120,000,000); whether a unit was seen."""
+    total = Decimal(0)
+    had_unit = False
+    for digits, unit in _KRW_TERM.findall(side):
+        try:
+            value = Decimal(digits.replace(",", ""))
+        except InvalidOperation:
+            continue
+        if unit:
+            had_unit = True
+            value *= KRW_UNITS[unit]
+        total += value
+    return total, had_unit
+
+
+def _last_unit(side: str) -> int:
+    units = [unit for _, unit in _KRW_TERM.findall(side) if unit]
+    return KRW_UNITS[units[-1]] if units else 1
+
+
+# --- amounts with symbols or codes (global platforms) -----------------------------------------
+
+_AMOUNT = rf"(?:(?P<cur>{_SYMBOL}|{_CODE}\s?)\s*)?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<mult>[kKmM](?![a-zA-Z]))?(?:\s*(?P<code>{_CODE})\b)?"
+_AMOUNT_RE = re.compile(_AMOUNT)
+_UPPER_ONLY = re.compile(r"\b(?:under|less than|up to|below|max(?:imum)?|<)\s*", re.I)
+_LOWER_ONLY = re.compile(r"\b(?:over|more than|above|at least|min(?:imum)?|from)\b|\+\s*$|>", re.I)
+
+
+def parse_money(text: Any, *, default_currency: str | None = None, default_type: str | None = None) -> Budget:
+    """A budget string with currency symbols or codes: "Fixed Price | $500-$1k", "$1.5k",
+    "Under $250" (None, 250), "Over $5k" (5000, None), "£20/hr", "INR 1,500 - 12,500", "Hourly".
+
+    The currency is the symbol's or code's; with neither, `default_currency`. Won amounts
+    ("원", "만원") go to `parse_krw`.
+    """
+    if text is None:
+        return UNKNOWN
+    source = str(text).strip()
+    if not source:
+        return UNKNOWN
+    if re.search(r"\d\s*(?:원|만원|억)", source):
+        return parse_krw(source, default_type=default_type)
+    budget_type = detect_budget_type(source, default_type)
+    matches = [m for m in _AMOUNT_RE.finditer(source) if m.group("num")]
+    if not matches:
+        return Budget(None, None, None, budget_type)
+    currency = default_currency
+    values: list[Number | None] = []
+    for match in matches[:2]:
+        symbol = (match.group("cur") or "").strip() or match.group("code")
+        if symbol:
+            currency = CURRENCY_SYMBOLS.get(symbol, symbol.upper())
+        values.append(_scaled(match.group("num"), match.group("mult")))
+    # "$1-2k": a multiplier written once at the end applies to both sides, but only where the
+    # bare first number is below the second ("$500-$1k" is 500 to 1,000).
+    if len(matches) == 2 and not matches[0].group("mult") and matches[1].group("mult"):
+        first, second = _scaled(matches[0].group("num"), None), _scaled(matches[1].group("num"), None)
+        if first is not None and second is not None and first < second:
+            values[0] = _scaled(matches[0].group("num"), matches[1].group("mult"))
+    if currency is None:
+        return Budget(None, None, None, budget_type)
+    if len(values) == 1:
+        before = source[: matches[0].start()]
+        low = high = values[0]
+        if _UPPER_ONLY.search(before):
+            low = None
+        elif _LOWER_ONLY.search(before) or _LOWER_ONLY.search(source[matches[0].end():][:2]):
+            high = None
+        return budget_from_amounts(low, high, currency, budget_type)
+    return budget_from_amounts(values[0], values[1], currency, budget_type)
+
+
+def _scaled(digits: str, multiplier: str | None) -> Number | None:
+    try:
+        value = Decimal(digits.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if multiplier:
+        value *= 1_000 if multiplier.lower() == "k" else 1_000_000
+    return number(value)

@@ -1,0 +1,37 @@
+"""A crawl's outcome and exit status, as the contract defines them.
+
+0 when the crawl finished and every extracted posting was stored or rejected with a reason,
+even if some pages failed (those are warnings and stats). Non-zero when postings could not be
+stored (they wait in the spill file), when no listing page of the platform could be read or
+recognised, or when the crawl did not finish (`finish_reason` other than `finished`).
+Scrapy's own `crawl` exits 0 in all of these; the project's commands use this instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+LISTING_OK = "outsourcing/listing_pages/recognised"
+LISTING_TRIED = "outsourcing/listing_pages/requested"
+
+
+def crawl_outcome(stats: Mapping[str, Any], reason: str | None = None) -> tuple[int, list[str]]:
+    """(exit code, problems) for a crawl's stats; `reason` overrides stats' finish_reason."""
+    problems: list[str] = []
+    reason = reason or stats.get("finish_reason")
+    if reason != "finished":
+        problems.append(f"the crawl did not finish (finish_reason: {reason})")
+    spilled = int(stats.get("outsourcing/storage/spilled", 0)) + int(
+        stats.get("outsourcing/storage/spilled_rejected", 0)
+    )
+    if spilled:
+        problems.append(f"{spilled} records could not be stored and wait in the spill file")
+    item_errors = int(stats.get("outsourcing/item_errors", 0))
+    if item_errors:
+        problems.append(f"{item_errors} postings failed in the pipelines (neither stored nor rejected)")
+    if not int(stats.get(LISTING_OK, 0)):
+        problems.append("no listing page of the platform could be read or recognised")
+    return (EXIT_FAILED if problems else EXIT_OK), problems

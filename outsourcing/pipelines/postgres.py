@@ -1,0 +1,38 @@
+"""The PostgreSQL pipeline: hands each valid, unique posting to the crawl's PostingStore,
+which batches, upserts, keeps history, retries and spills (outsourcing/storage/store.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.crawler import Crawler
+
+from outsourcing.items import CONTRACT_FIELDS
+from outsourcing.pipelines.dedup import content_hash
+from outsourcing.storage.store import PostingStore
+
+RECORD_FIELDS = CONTRACT_FIELDS + ("raw", "content_hash")
+
+
+class PostgresPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.store = PostingStore.of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "PostgresPipeline":
+        return cls(crawler)
+
+    async def open_spider(self) -> None:
+        await self.store.open()
+
+    async def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        record = {name: adapter.get(name) for name in RECORD_FIELDS}
+        if record["content_hash"] is None:  # deduplication pipeline disabled
+            record["content_hash"] = content_hash(adapter)
+        await self.store.add_posting(record)
+        return item
+
+    async def close_spider(self) -> None:
+        await self.store.release()

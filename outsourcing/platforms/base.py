@@ -1,0 +1,165 @@
+"""What every platform spider shares: the contract's arguments, origin rewriting for offline
+mirrors, request helpers that count listing pages and report failures, and the exception a
+parser raises for a page it does not recognise.
+
+A platform package holds `spider.py` (requests, pagination, politeness: a `PlatformSpider`)
+and `parser.py` (pure functions from a response to items); the spider never extracts fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from outsourcing.normalize.dates import now_utc
+from outsourcing.outcome import LISTING_OK, LISTING_TRIED
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_PAGES = 50
+
+
+class PageNotRecognised(Exception):
+    """The page lacks the structure that holds postings (challenge page, login wall, HTML where
+    JSON was due, a listing without its cards). Never to be read as "no new postings"."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+CHALLENGE_MARKERS: tuple[str, ...] = (
+    "cf-chl", "challenge-platform", "Just a moment...", "Attention Required! | Cloudflare",
+    "g-recaptcha", "hcaptcha", "captcha",
+)
+
+
+def looks_like_challenge(text: str) -> bool:
+    head = text[:20000]
+    return any(marker in head for marker in CHALLENGE_MARKERS)
+
+
+class PlatformSpider(scrapy.Spider):
+    """Base of the platform spiders. Subclasses set `name`, `origin` and implement `start`."""
+
+    #: The platform's real main origin, e.g. "https://remoteok.com". Item URLs use it.
+    origin: ClassVar[str] = ""
+    #: Contract arguments every spider accepts.
+    max_pages: int
+    max_items: int | None
+    mode: str
+
+    def __init__(
+        self,
+        *args: Any,
+        base_url: str | None = None,
+        max_pages: int | str = DEFAULT_MAX_PAGES,
+        max_items: int | str | None = None,
+        mode: str = "full",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.max_pages = _positive_int("max_pages", max_pages)
+        self.max_items = _positive_int("max_items", max_items) if max_items not in (None, "") else None
+        if mode not in ("full", "incremental"):
+            raise ValueError(f"mode must be 'full' or 'incremental', not {mode!r}")
+        self.mode = mode
+        self.listing_pages_requested = 0
+
+    # --- URLs ------------------------------------------------------------------------------
+
+    def fetch_url(self, url: str) -> str:
+        """Where to send a request for `url` (a path or a URL on the platform's origin): the
+        platform itself, or the `base_url` mirror with path and query kept exactly."""
+        if url.startswith("/"):
+            url = self.origin + url
+        if not self.base_url:
+            return url
+        parts = urlsplit(url)
+        real = urlsplit(self.origin)
+        if parts.netloc.lower() != real.netloc.lower():
+            return url
+        mirror = urlsplit(self.base_url)
+        return urlunsplit((mirror.scheme, mirror.netloc, parts.path, parts.query, ""))
+
+    def platform_url(self, fetched_url: str) -> str:
+        """The real platform URL of a fetched one (undoing `fetch_url`)."""
+        if not self.base_url or not fetched_url.startswith(self.base_url):
+            return fetched_url
+        return self.origin + fetched_url[len(self.base_url):]
+
+    # --- requests --------------------------------------------------------------------------
+
+    def listing_request(self, url: str, callback: Callable[..., Any], **kwargs: Any) -> scrapy.Request | None:
+        """A listing page request (API page, feed, sitemap, HTML listing), counted against
+        `max_pages`; None once the limit is reached."""
+        if self.listing_pages_requested >= self.max_pages:
+            logger.info("%s: max_pages=%d reached; not reading %s", self.name, self.max_pages, url)
+            return None
+        self.listing_pages_requested += 1
+        self.crawler.stats.inc_value(LISTING_TRIED)
+        meta = {"page_kind": "listing", **kwargs.pop("meta", {})}
+        return self._request(url, callback, meta=meta, **kwargs)
+
+    def detail_request(self, url: str, callback: Callable[..., Any], **kwargs: Any) -> scrapy.Request:
+        meta = {"page_kind": "detail", **kwargs.pop("meta", {})}
+        return self._request(url, callback, meta=meta, **kwargs)
+
+    def _request(self, url: str, callback: Callable[..., Any], **kwargs: Any) -> scrapy.Request:
+        cls = kwargs.pop("request_class", scrapy.Request)
+        return cls(self.fetch_url(url), callback=callback, errback=kwargs.pop("errback", self.request_failed), **kwargs)
+
+    def listing_recognised(self, response: Response, postings: int) -> None:
+        """A listing page was read and understood (even if it held no postings)."""
+        self.crawler.stats.inc_value(LISTING_OK)
+        self.crawler.stats.inc_value("outsourcing/listing_postings", postings)
+        logger.debug("%s: listing %s: %d postings", self.name, response.url, postings)
+
+    def request_failed(self, failure: Failure) -> None:
+        """Errback: a page that could not be fetched, after retries. Logged with the URL and
+        reason and counted; the crawl goes on."""
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        kind = request.meta.get("page_kind", "page") if request is not None else "page"
+        reason = _failure_reason(failure)
+        self.crawler.stats.inc_value(f"outsourcing/request_errors/{reason.split(':')[0]}")
+        self.crawler.stats.inc_value("outsourcing/errors")
+        level = logging.ERROR if kind == "listing" else logging.WARNING
+        logger.log(level, "%s: %s page failed: %s: %s", self.name, kind, url, reason)
+
+    @staticmethod
+    def received_at(response: Response) -> str:
+        """When the response arrived (the items' scraped_at)."""
+        return response.meta.get("received_at") or now_utc()
+
+    def require(self, response: Response, condition: bool, reason: str, detail: str = "") -> None:
+        if not condition:
+            raise PageNotRecognised(reason, detail)
+
+
+def _failure_reason(failure: Failure) -> str:
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    error = failure.value
+    if isinstance(error, HttpError):
+        return f"http_{error.response.status}"
+    name = type(error).__name__
+    text = str(error).strip()
+    return f"{name}: {text}"[:300] if text else name
+
+
+def _positive_int(name: str, value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {number}")
+    return number

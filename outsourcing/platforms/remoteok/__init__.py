@@ -1,0 +1,1 @@
+"""RemoteOK (remoteok.com): the public JSON API, one call for the whole board."""

@@ -1,0 +1,72 @@
+"""RemoteOK's `/api` answer to items.
+
+The body is a JSON array: element 0 is the API's legal notice ({last_updated, legal}), not a
+job; every other element is a job. Salaries are yearly USD-ish amounts with 0 meaning unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scrapy.http import TextResponse
+
+from outsourcing.items import PostingItem, new_posting
+from outsourcing.normalize.dates import from_epoch, parse_instant
+from outsourcing.normalize.money import budget_from_amounts
+from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
+from outsourcing.normalize.urls import canonical_url
+from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+
+PLATFORM = "remoteok"
+ORIGIN = "https://remoteok.com"
+
+
+def parse_api(response: TextResponse, scraped_at: str) -> list[PostingItem]:
+    """All jobs of one `/api` response. Raises PageNotRecognised for anything but the API's
+    array (HTML, a challenge page, truncated JSON, an object where the array was due)."""
+    jobs = load_api(response.text)
+    return [parse_job(job, scraped_at) for job in jobs]
+
+
+def load_api(text: str) -> list[dict[str, Any]]:
+    stripped = text.lstrip()
+    if not stripped.startswith("["):
+        reason = "challenge_page" if looks_like_challenge(text) else "not_json"
+        raise PageNotRecognised(reason, f"expected the API's JSON array, got {stripped[:80]!r}")
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as error:
+        raise PageNotRecognised("invalid_json", str(error)) from None
+    jobs = [entry for entry in data if isinstance(entry, dict) and "legal" not in entry]
+    if len(jobs) != len(data) - (1 if data and isinstance(data[0], dict) and "legal" in data[0] else 0):
+        raise PageNotRecognised("unexpected_structure", "array elements that are not job objects")
+    for job in jobs:
+        if "id" not in job or "position" not in job:
+            raise PageNotRecognised("unexpected_structure", f"job without id/position: keys {sorted(job)[:12]}")
+    return jobs
+
+
+def parse_job(job: dict[str, Any], scraped_at: str) -> PostingItem:
+    budget = budget_from_amounts(job.get("salary_min"), job.get("salary_max"), "USD", "yearly", zero_is_unknown=True)
+    url = job.get("url") or f"{ORIGIN}/remote-jobs/{job.get('slug') or job['id']}"
+    return new_posting(
+        platform=PLATFORM,
+        external_id=str(job["id"]),
+        url=canonical_url(url, ORIGIN),
+        title=clean_line(job.get("position")),
+        description=html_to_text(job.get("description")),
+        client=clean_line(job.get("company")),
+        category=None,
+        skills=clean_skills(job.get("tags")),
+        **budget.fields(),
+        duration_days=None,
+        location=clean_line(job.get("location")),
+        remote=True,  # every RemoteOK posting is a remote job
+        posted_at=from_epoch(job.get("epoch")) or parse_instant(job.get("date")),
+        deadline_at=None,
+        proposals=None,
+        status="open",  # the API lists the live board
+        scraped_at=scraped_at,
+        raw=job,
+    )

