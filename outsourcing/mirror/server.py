@@ -41,6 +41,7 @@ class MirrorRequest:
     path: str                   # path with query, as requested
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def query(self) -> dict[str, list[str]]:

@@ -109,8 +109,8 @@ def budget_from_amounts(
     `unit` scales them to whole currency units (10_000 for amounts in 만원); with
     `zero_is_unknown`, a 0 means "not given" (RemoteOK). One amount alone is used as both
     bounds only when the platform gives one amount (pass it twice); a single missing bound is
-    an open bound. Reversed bounds are swapped. The type is kept even when no amount is known
-    ("Hourly" alone still says how the work pays).
+    an open bound. Reversed bounds are swapped. With no amount at all, the budget is unknown
+    (type included: a RemoteOK salary of 0 says nothing about how the work pays).
     """
     low = number(minimum)
     high = number(maximum)
@@ -124,7 +124,7 @@ def budget_from_amounts(
     if low is not None and high is not None and low > high:
         low, high = high, low
     if low is None and high is None:
-        return Budget(None, None, None, budget_type)
+        return UNKNOWN
     return Budget(low, high, currency, budget_type)
 
 
@@ -152,7 +152,7 @@ def parse_krw(text: Any, *, default_type: str | None = "fixed") -> Budget:
     budget_type = detect_budget_type(source, default_type)
     sides = [side for side in _RANGE_SPLIT.split(source) if re.search(r"\d", side)]
     if not sides:
-        return Budget(None, None, None, None) if _UNKNOWN_WORDS.search(source) else UNKNOWN
+        return UNKNOWN
     amounts: list[tuple[Decimal, bool]] = [_krw_amount(side) for side in sides[:2]]
     # "300~500만원": a unit written once at the end applies to both sides.
     if len(amounts) == 2 and not amounts[0][1] and amounts[1][1]:

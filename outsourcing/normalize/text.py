@@ -40,7 +40,9 @@ _PARAGRAPH_TAGS = frozenset(
 _LINE_TAGS = frozenset({"li", "tr", "dt", "dd", "br"})
 _DROP_TAGS = ("script", "style", "noscript", "template", "head")
 _PARA = "\u2029"  # placeholders that survive whitespace folding
-_LINE = "\u2028"
+_LINE = "\u2028"  # soft line break (li, tr): consecutive ones are one break
+_BR = "\u0085"    # <br>: two in a row make a blank line
+_MARKER_RUN = re.compile("[ \t]*[\u2028\u2029\u0085][\u2028\u2029\u0085 \t]*")
 
 
 def fix_text(text: str) -> str:
@@ -79,7 +81,14 @@ def html_to_text(value: Any) -> str | None:
     etree.strip_elements(root, *_DROP_TAGS, etree.Comment, with_tail=False)
     parts: list[str] = []
     _walk(root, parts)
-    return _tidy_blocks(fix_text("".join(parts)))
+    return _tidy_blocks(fix_text(_MARKER_RUN.sub(_break_for, "".join(parts))))
+
+
+def _break_for(run: re.Match[str]) -> str:
+    markers = run.group(0)
+    if _PARA in markers or markers.count(_BR) >= 2:
+        return "\n\n"
+    return "\n"
 
 
 def _walk(element: Any, parts: list[str], pre: bool = False) -> None:
@@ -90,6 +99,8 @@ def _walk(element: Any, parts: list[str], pre: bool = False) -> None:
     pre = pre or tag == "pre"
     if tag in _PARAGRAPH_TAGS:
         parts.append(_PARA)
+    elif tag == "br":
+        parts.append(_BR)
     elif tag in _LINE_TAGS:
         parts.append(_LINE)
     if element.text and tag != "br":
@@ -107,7 +118,6 @@ def _walk(element: Any, parts: list[str], pre: bool = False) -> None:
 def _tidy_blocks(text: str) -> str | None:
     # Source newlines inside HTML are layout, not meaning; in plain text they are line breaks.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace(_PARA, "\n\n").replace(_LINE, "\n")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     return text or None

@@ -28,14 +28,13 @@ def parse_feed(response: Response, scraped_at: str) -> list[PostingItem]:
     """Every posting of one RSS feed. Raises PageNotRecognised unless the body is an RSS
     document with a channel (an empty channel is a genuine empty feed)."""
     body = response.body
+    head = body[:20000].decode("utf-8", "replace")
     try:
         root = etree.fromstring(body, parser=_PARSER)
     except etree.XMLSyntaxError as error:
-        text = body[:20000].decode("utf-8", "replace")
-        reason = "challenge_page" if looks_like_challenge(text) else ("html_not_rss" if "<html" in text.lower() else "invalid_xml")
-        raise PageNotRecognised(reason, str(error)[:200]) from None
+        raise PageNotRecognised(_not_rss_reason(head, "invalid_xml"), str(error)[:200]) from None
     if root.tag != "rss" or root.find("channel") is None:
-        raise PageNotRecognised("not_rss", f"root element <{root.tag}>")
+        raise PageNotRecognised(_not_rss_reason(head, "not_rss"), f"root element <{root.tag}>")
     items = []
     for element in root.find("channel").iterfind("item"):
         entry = _fields(element)
@@ -43,6 +42,12 @@ def parse_feed(response: Response, scraped_at: str) -> list[PostingItem]:
             raise PageNotRecognised("unexpected_structure", "an <item> without <link> or <title>")
         items.append(parse_entry(entry, scraped_at))
     return items
+
+
+def _not_rss_reason(head: str, default: str) -> str:
+    if looks_like_challenge(head):
+        return "challenge_page"
+    return "html_not_rss" if "<html" in head.lower() else default
 
 
 def _fields(element: Any) -> dict[str, Any]:
