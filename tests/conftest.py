@@ -140,38 +140,79 @@ class CrawlResult:
                 try:
                     return int(value)
                 except ValueError:
-                    return value
+                    return value.strip("'\"")
         return None
 
 
-@pytest.fixture
-def crawl(tmp_path: Path) -> Any:
-    """Run `scrapy crawl <spider>` as users do (a real process, the project's settings) with
-    politeness delays off, DATABASE_URL and OUTSOURCING_HOME set, and a JSON Lines feed."""
-    home = tmp_path / "home"
+class RunningCrawl:
+    """A crawl process started in the background (for signals and mid-crawl faults)."""
 
-    def crawl_(spider: str, *, base_url: str, database_url: str | None, args: dict[str, str] | None = None,
-               settings: dict[str, str] | None = None, env: dict[str, str] | None = None,
-               feed: bool = True, timeout: float = 240) -> CrawlResult:
-        feed_path = tmp_path / f"{spider}-{uuid.uuid4().hex[:6]}.jsonl"
+    def __init__(self, process: subprocess.Popen[str], log_path: Path, feed_path: Path | None) -> None:
+        self.process = process
+        self.log_path = log_path
+        self.feed_path = feed_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def wait(self, timeout: float = 240) -> CrawlResult:
+        self.process.wait(timeout=timeout)
+        return CrawlResult(self.process.returncode, self.log(), _read_feed(self.feed_path))
+
+
+def _read_feed(path: Path | None) -> list[dict[str, Any]] | None:
+    if path is None or not path.exists():
+        return None
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class CrawlRunner:
+    """Runs `scrapy crawl <spider>` as users do (a real process, the project's settings) with
+    politeness delays off, DATABASE_URL and OUTSOURCING_HOME set, and a JSON Lines feed."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.home = tmp_path / "home"
+
+    def _prepare(self, spider: str, *, base_url: str, database_url: str | None, args: dict[str, str] | None,
+                 settings: dict[str, str] | None, env: dict[str, str] | None,
+                 feed: bool) -> tuple[list[str], dict[str, str], Path | None]:
+        feed_path = self.tmp_path / f"{spider}-{uuid.uuid4().hex[:6]}.jsonl" if feed else None
         command = [sys.executable, "-m", "scrapy", "crawl", spider, "-a", f"base_url={base_url}",
                    "-s", "DOWNLOAD_DELAY=0", "-s", "DB_BATCH_MAX_AGE=0.5"]
         for key, value in (args or {}).items():
             command += ["-a", f"{key}={value}"]
         for key, value in (settings or {}).items():
             command += ["-s", f"{key}={value}"]
-        if feed:
+        if feed_path is not None:
             command += ["-O", str(feed_path)]
         environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        environment.update({"OUTSOURCING_HOME": str(home), "PYTHONPATH": str(REPO)})
+        environment.update({"OUTSOURCING_HOME": str(self.home), "PYTHONPATH": str(REPO)})
         if database_url:
             environment["DATABASE_URL"] = database_url
         environment.update(env or {})
-        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=timeout)
-        rows = None
-        if feed and feed_path.exists():
-            rows = [json.loads(line) for line in feed_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return CrawlResult(done.returncode, done.stdout + done.stderr, rows)
+        return command, environment, feed_path
 
-    crawl_.home = home
-    return crawl_
+    def __call__(self, spider: str, *, base_url: str, database_url: str | None, args: dict[str, str] | None = None,
+                 settings: dict[str, str] | None = None, env: dict[str, str] | None = None,
+                 feed: bool = True, timeout: float = 240) -> CrawlResult:
+        command, environment, feed_path = self._prepare(spider, base_url=base_url, database_url=database_url,
+                                                        args=args, settings=settings, env=env, feed=feed)
+        done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=timeout)
+        return CrawlResult(done.returncode, done.stdout + done.stderr, _read_feed(feed_path))
+
+    def start(self, spider: str, *, base_url: str, database_url: str | None, args: dict[str, str] | None = None,
+              settings: dict[str, str] | None = None, env: dict[str, str] | None = None,
+              feed: bool = True) -> RunningCrawl:
+        command, environment, feed_path = self._prepare(spider, base_url=base_url, database_url=database_url,
+                                                        args=args, settings=settings, env=env, feed=feed)
+        log_path = self.tmp_path / f"{spider}-{uuid.uuid4().hex[:6]}.log"
+        handle = log_path.open("w", encoding="utf-8")
+        process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=handle, stderr=subprocess.STDOUT, text=True)
+        handle.close()
+        return RunningCrawl(process, log_path, feed_path)
+
+
+@pytest.fixture
+def crawl(tmp_path: Path) -> CrawlRunner:
+    return CrawlRunner(tmp_path)

@@ -57,13 +57,19 @@ Route = Union[Reply, Callable[[MirrorRequest], Reply]]
 DEFAULT_ROBOTS = b"User-agent: *\nAllow: /\n"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up (a crawl being killed, a cancelled download) is expected here.
+        pass
+
+
 class Mirror:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[tuple[str, str], Route] = {}
         self.faults: dict[tuple[str, str], deque[Reply]] = defaultdict(deque)
         self.requests: list[MirrorRequest] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server = _QuietServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
         self.add("/robots.txt", DEFAULT_ROBOTS, content_type="text/plain")

@@ -3,8 +3,9 @@
 The contract's rules: titles have entities decoded, mojibake repaired and whitespace collapsed;
 descriptions are plain text with paragraphs kept as blank-line-separated blocks. Nothing else is
 altered: quotes stay curly, full-width characters stay full-width, emoji and mixed scripts pass
-through. NUL characters are left alone here; the validation pipeline strips and counts them
-(PostgreSQL cannot store them), so the count is exact.
+through. NUL characters are dropped here (lxml and PostgreSQL refuse them); the validation
+pipeline strips and counts those that reach it in any field or in the raw payload, which keeps
+the platform's original strings, so the count says how many NULs the platform sent.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ _MARKER_RUN = re.compile("[ \t]*[\u2028\u2029\u0085][\u2028\u2029\u0085 \t]*")
 
 def fix_text(text: str) -> str:
     """Repair mojibake and normalise to NFC, changing nothing that was already right."""
-    return ftfy.fix_text(text, config=_FTFY)
+    return ftfy.fix_text(text.replace("\x00", ""), config=_FTFY)
 
 
 def clean_line(value: Any) -> str | None:
@@ -69,7 +70,7 @@ def html_to_text(value: Any) -> str | None:
     """
     if value is None:
         return None
-    source = str(value)
+    source = str(value).replace("\x00", "")
     if not source.strip():
         return None
     if "<" not in source:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scrapy.http import TextResponse
+from scrapy.http import Response, TextResponse
 
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import from_epoch, parse_instant
@@ -22,11 +22,22 @@ PLATFORM = "remoteok"
 ORIGIN = "https://remoteok.com"
 
 
-def parse_api(response: TextResponse, scraped_at: str) -> list[PostingItem]:
+def parse_api(response: Response, scraped_at: str) -> list[PostingItem]:
     """All jobs of one `/api` response. Raises PageNotRecognised for anything but the API's
     array (HTML, a challenge page, truncated JSON, an object where the array was due)."""
-    jobs = load_api(response.text)
+    jobs = load_api(json_text(response))
     return [parse_job(job, scraped_at) for job in jobs]
+
+
+def json_text(response: Response) -> str:
+    """The body as text. JSON is UTF-8 (RFC 8259), whatever charset the server declares or
+    leaves out, so a wrong or missing Content-Type charset cannot turn names into mojibake."""
+    try:
+        return response.body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if isinstance(response, TextResponse):
+            return response.text
+        return response.body.decode("utf-8", "replace")
 
 
 def load_api(text: str) -> list[dict[str, Any]]:

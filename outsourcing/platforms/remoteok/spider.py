@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
-from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.remoteok import parser
 
 
@@ -22,8 +22,6 @@ class RemoteOKSpider(PlatformSpider):
             yield request
 
     def parse_api(self, response: Response) -> Any:
-        if not isinstance(response, TextResponse):
-            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
         items = parser.parse_api(response, self.received_at(response))
         self.listing_recognised(response, len(items))
         yield from items
