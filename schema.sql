@@ -120,4 +120,21 @@ INSERT INTO schema_version (version, description)
 VALUES (1, 'postings, posting_seen, posting_changes, rejected_items, crawl_runs')
 ON CONFLICT (version) DO NOTHING;
 
+-- 2: incremental runs ------------------------------------------------------------------------
+
+-- The newest posting a platform's last *completed* run covered. Advanced only when a run
+-- finishes cleanly (exit status 0), so a run killed midway leaves it where it was and the
+-- next incremental run reads further back.
+CREATE TABLE IF NOT EXISTS platform_watermarks (
+    platform         text PRIMARY KEY,
+    newest_posted_at timestamptz,
+    run_id           bigint REFERENCES crawl_runs (id),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS posting_seen_last_seen ON posting_seen (platform, last_seen_at);
+
+INSERT INTO schema_version (version, description)
+VALUES (2, 'platform_watermarks; posting_seen by last_seen_at')
+ON CONFLICT (version) DO NOTHING;
+
 COMMIT;

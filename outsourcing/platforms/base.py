@@ -9,6 +9,7 @@ and `parser.py` (pure functions from a response to items); the spider never extr
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Callable, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -121,6 +122,46 @@ class PlatformSpider(scrapy.Spider):
         self.crawler.stats.inc_value(LISTING_OK)
         self.crawler.stats.inc_value("outsourcing/listing_postings", postings)
         logger.debug("%s: listing %s: %d postings", self.name, response.url, postings)
+
+    # --- incremental runs --------------------------------------------------------------------
+
+    async def load_watermark(self) -> datetime | None:
+        """In incremental mode, the newest posted_at the platform's last completed run covered
+        (None in full mode, on a first run, or without a reachable database: then the run reads
+        everything, as a full run does). Call it once at the start of `start()`."""
+        self.watermark = None
+        if self.mode != "incremental":
+            return None
+        from outsourcing.pipelines.common import store_if_enabled
+
+        store = store_if_enabled(self.crawler)
+        if store is None or store.pool is None:
+            logger.warning("%s: incremental mode without a reachable database: reading everything", self.name)
+            return None
+        self.watermark = await store.watermark(self.name)
+        logger.info("%s: incremental run: postings newer than %s", self.name,
+                    self.watermark.isoformat() if self.watermark else "(first run: everything)")
+        return self.watermark
+
+    def older_than_watermark(self, posted_at: list[str | None]) -> bool:
+        """True when a listing page (newest first) holds only postings older than the watermark:
+        an incremental run stops paging there. Undated postings never stop it."""
+        watermark = getattr(self, "watermark", None)
+        dated = [datetime.fromisoformat(value) for value in posted_at if value]
+        if watermark is None or not dated or len(dated) < len(posted_at):
+            return False
+        if all(moment < watermark for moment in dated):
+            self.crawler.stats.set_value("outsourcing/incremental/stopped_at_watermark", 1)
+            logger.info("%s: reached postings older than the watermark; not paging further", self.name)
+            return True
+        return False
+
+    async def stored_ids(self, ids: list[str]) -> set[str]:
+        """Postings of `ids` already stored (incremental runs skip their detail pages)."""
+        from outsourcing.pipelines.common import store_if_enabled
+
+        store = store_if_enabled(self.crawler)
+        return await store.stored_ids(self.name, ids) if store is not None else set()
 
     def request_failed(self, failure: Failure) -> None:
         """Errback: a page that could not be fetched, after retries. Logged with the URL and

@@ -61,10 +61,13 @@ def mask_secrets(text: str, dsn: str | None) -> str:
     """`text` with the DSN's password (wherever it appears) replaced by ***."""
     if not dsn:
         return text
-    password = urlsplit(dsn).password
-    if password:
+    text = text.replace(dsn, mask_dsn(dsn))
+    parts = urlsplit(dsn)
+    passwords = [parts.password] if parts.password else []
+    passwords += re.findall(r"(?i)(?:^|&)password=([^&]+)", parts.query)
+    for password in passwords:
         text = text.replace(password, "***")
-    return text.replace(dsn, mask_dsn(dsn))
+    return text
 
 
 class EmbeddedPostgres:

@@ -32,6 +32,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from outsourcing.outcome import crawl_outcome
+from outsourcing.storage import lifecycle
 from outsourcing.storage import spill as spill_files
 from outsourcing.storage.database import (
     EmbeddedPostgres,
@@ -73,6 +74,7 @@ class PostingStore:
         self.retry_timeout = settings.getfloat("DB_RETRY_TIMEOUT", 60.0)
         self.backoff_max = settings.getfloat("DB_RETRY_BACKOFF_MAX", 8.0)
         self.max_pending = settings.getint("DB_MAX_PENDING_BATCHES", 2)
+        self.close_after_days = settings.getfloat("CLOSE_UNSEEN_AFTER_DAYS", 14.0)
         spill_dir = settings.get("SPILL_DIR") or str(home_dir(settings) / "spill")
         self.spill_dir = Path(spill_dir)
         self.configured_url = configured_database_url(settings)
@@ -382,6 +384,9 @@ class PostingStore:
         self.stats.set_value("outsourcing/exit_code", code)
         if self.pool is not None and self.run_id is not None:
             try:
+                if code == 0:
+                    await self._after_clean_run()
+                    stats = self.crawler.stats.get_stats()
                 await self._finish_run(reason, code, problems, stats)
             except Exception as error:  # noqa: BLE001
                 logger.error("Could not record the crawl run in %s: %s", self.database_name,
@@ -391,6 +396,36 @@ class PostingStore:
             self.pool = None
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
+
+    async def _after_clean_run(self) -> None:
+        """Advance the platform's watermark; after a full run, close postings unseen for long."""
+        assert self.pool is not None and self.run_id is not None
+        spider = self.crawler.spider
+        platform = spider.name if spider else None
+        if platform is None:
+            return
+        newest = await lifecycle.advance_watermark(self.pool, platform, self.run_id)
+        if newest is not None:
+            self.stats.set_value(STAT + "watermark", newest.isoformat())
+        if getattr(spider, "mode", "full") == "full" and self.close_after_days > 0:
+            async with self.pool.acquire() as connection:
+                closed = await lifecycle.close_unseen(connection, platform, self.close_after_days, self.run_id)
+            if closed:
+                logger.info("%s: %d postings not seen for %.0f days marked closed", platform, closed, self.close_after_days)
+                self._count("closed", closed)
+
+    # --- what spiders may ask ----------------------------------------------------------------
+
+    async def watermark(self, platform: str) -> Any:
+        """The platform's watermark (a datetime) or None; None too when the database is down."""
+        if self.pool is None:
+            return None
+        return await lifecycle.load_watermark(self.pool, platform)
+
+    async def stored_ids(self, platform: str, ids: list[str]) -> set[str]:
+        if self.pool is None or not ids:
+            return set()
+        return await lifecycle.stored_ids(self.pool, platform, ids)
 
     async def _finish_run(self, reason: str, code: int, problems: list[str], stats: dict[str, Any]) -> None:
         assert self.pool is not None
