@@ -1,0 +1,142 @@
+"""The `freemoa` spider: the board page for a session cookie, then the site's list and detail API.
+
+    scrapy crawl freemoa -a query=쇼핑몰 -a work_type=1
+
+Arguments (besides the contract's base_url, max_pages, max_items, mode):
+- `query`: the board's search (`sS`);
+- `work_type`: the board's `workType` filter (1 도급, 2 시간제 상주, 3 기간제 상주);
+- `details`: `false` reads the list only (the rows carry most fields but a shortened description).
+
+The API wants the session cookie of `GET /m4/s41` (Scrapy's cookie middleware keeps it per host,
+so with `-a base_url` it is the mirror's). A project the API withholds (login needed, or visible
+only to partners the client invited) is stored from its list row: a warning and a stat.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, AsyncIterator
+
+import scrapy
+from scrapy.http import FormRequest, Response, TextResponse
+from twisted.python.failure import Failure
+
+from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.freemoa import parser
+
+logger = logging.getLogger(__name__)
+
+# Block and challenge pages come with 403: the parser names them (challenge_page) instead of a
+# bare http_403. Other errors go to the errback as usual.
+LISTING_STATUSES = [403]
+
+# Reasons that are the API withholding a project on purpose, not an answer we failed to read.
+ACCESS_REASONS = frozenset({"login_required", "restricted"})
+
+
+class FreemoaSpider(PlatformSpider):
+    name = "freemoa"
+    origin = parser.ORIGIN
+    # Freemoa is known to refuse clients it considers servers; keep the rate low.
+    custom_settings = {"DOWNLOAD_DELAY": 3.0}
+
+    def __init__(self, *args: Any, query: str = "", work_type: str = "", details: str | bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if work_type and work_type not in parser.WORK_TYPES:
+            raise ValueError(f"work_type must be one of {', '.join(parser.WORK_TYPES)}, not {work_type!r}")
+        self.query = query.strip()
+        self.work_type = work_type
+        self.read_details = str(details).strip().lower() not in ("false", "0", "no", "off")
+        self.seen_ids: set[str] = set()
+
+    def xhr_headers(self) -> dict[str, str]:
+        # What the board's own script sends; the Referer is the board page the cookie came from.
+        return {
+            "X-Requested-With": "XMLHttpRequest",
+            "Referer": self.fetch_url(parser.SESSION_PATH),
+            "Accept": "application/json, text/javascript, */*; q=0.01",
+        }
+
+    async def start(self) -> AsyncIterator[Any]:
+        yield scrapy.Request(
+            self.fetch_url(parser.SESSION_PATH), callback=self.session_ready, errback=self.session_failed,
+            meta={"page_kind": "session"}, dont_filter=True,
+        )
+
+    def session_ready(self, response: Response) -> Any:
+        request = self.list_page(1)
+        if request is not None:
+            yield request
+
+    def session_failed(self, failure: Failure) -> Any:
+        """No cookie page: logged as a warning; the list is still tried, and its answer decides
+        whether the crawl read the platform."""
+        self.request_failed(failure)
+        request = self.list_page(1)
+        if request is not None:
+            yield request
+
+    def list_page(self, page: int) -> Any:
+        return self.listing_request(
+            parser.LIST_PATH, self.parse_list, request_class=FormRequest,
+            formdata=parser.list_form(page, self.query, self.work_type), headers=self.xhr_headers(),
+            cb_kwargs={"page": page}, meta={"handle_httpstatus_list": LISTING_STATUSES},
+        )
+
+    def parse_list(self, response: Response, page: int) -> Any:
+        if not isinstance(response, TextResponse):
+            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
+        listing = parser.parse_list(response)
+        self.listing_recognised(response, len(listing.rows))
+        listed_at = self.received_at(response)
+        for row in listing.rows:
+            project_id = str(row["proj_idx"])
+            if project_id in self.seen_ids:
+                continue  # moved to the next page while we paged
+            self.seen_ids.add(project_id)
+            if not self.read_details:
+                yield parser.build_item(row, None, listed_at, detail_status="not_requested")
+            elif str(row.get("isviewable", "1")).strip() == "0":
+                # The board already says this project's detail is closed to us: don't ask.
+                self.crawler.stats.inc_value("outsourcing/detail_restricted/not_viewable")
+                yield parser.build_item(row, None, listed_at, detail_status="not_viewable")
+            else:
+                yield self.detail_request(
+                    parser.DETAIL_PATH, self.parse_detail, request_class=FormRequest,
+                    formdata=parser.detail_form(project_id), headers=self.xhr_headers(),
+                    errback=self.detail_failed, cb_kwargs={"row": row, "listed_at": listed_at},
+                )
+        following = parser.next_page(listing)
+        if following is not None:
+            request = self.list_page(following)
+            if request is not None:
+                yield request
+
+    def parse_detail(self, response: Response, row: dict[str, Any], listed_at: str) -> Any:
+        try:
+            if not isinstance(response, TextResponse):
+                raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
+            detail = parser.parse_detail(response)
+        except PageNotRecognised as error:
+            self.detail_not_read(row, error.reason, error.detail)
+            yield parser.build_item(row, None, listed_at, detail_status=error.reason)
+            return
+        yield parser.build_item(row, detail, self.received_at(response))
+
+    def detail_failed(self, failure: Failure) -> Any:
+        """A detail that could not be fetched: logged and counted by `request_failed`; the
+        posting is still stored from its list row."""
+        self.request_failed(failure)
+        kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
+        yield parser.build_item(kwargs["row"], None, kwargs["listed_at"], detail_status="fetch_failed")
+
+    def detail_not_read(self, row: dict[str, Any], reason: str, detail: str) -> None:
+        stats = self.crawler.stats
+        if reason in ACCESS_REASONS:
+            stats.inc_value(f"outsourcing/detail_restricted/{reason}")
+        else:
+            stats.inc_value(f"outsourcing/detail_unrecognised/{reason}")
+            stats.inc_value("outsourcing/errors")
+        # The detail URL is the same for every project (POST pno=…): name the project too.
+        logger.warning("%s: detail of project %s not used: %s%s; keeping the list row",
+                       self.name, row.get("proj_idx"), reason, f" ({detail})" if detail else "")
