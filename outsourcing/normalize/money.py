@@ -192,8 +192,17 @@ def _last_unit(side: str) -> int:
 
 # --- amounts with symbols or codes (global platforms) -----------------------------------------
 
-_AMOUNT = rf"(?:(?P<cur>{_SYMBOL}|{_CODE}\s?)\s*)?(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<mult>[kKmM](?![a-zA-Z]))?(?:\s*(?P<code>{_CODE})\b)?"
+# A number is English ("1,000.50") or, when unambiguous, European ("1.500,00", "2.000.000"):
+# "1.500" alone stays 1.5. A symbol may also follow the number ("500 €", "500 zł").
+_NUMBER = r"\d{1,3}(?:\.\d{3})+,\d{1,2}(?!\d)|\d{1,3}(?:\.\d{3}){2,}(?![\d,])|\d[\d,]*(?:\.\d+)?"
+_AMOUNT = (
+    rf"(?:(?P<cur>{_SYMBOL}|{_CODE}\s?)\s*)?(?P<num>{_NUMBER})\s*(?P<mult>[kKmM](?![a-zA-Z]))?"
+    rf"(?:\s*(?P<code>{_CODE})\b|\s?(?P<after>{_SYMBOL}))?"
+)
 _AMOUNT_RE = re.compile(_AMOUNT)
+# What joins the two ends of a range; any other text between two numbers makes them separate
+# figures ("20 hours/week $30" is a rate of $30, not 20 to 30).
+_RANGE_JOIN = re.compile(r"\s*(?:-|–|—|~|to|and)\s*", re.I)
 _UPPER_ONLY = re.compile(r"\b(?:under|less than|up to|below|max(?:imum)?|<)\s*", re.I)
 _LOWER_ONLY = re.compile(r"\b(?:over|more than|above|at least|min(?:imum)?|from)\b|\+\s*$|>", re.I)
 
@@ -216,10 +225,11 @@ def parse_money(text: Any, *, default_currency: str | None = None, default_type:
     matches = [m for m in _AMOUNT_RE.finditer(source) if m.group("num")]
     if not matches:
         return Budget(None, None, None, budget_type)
+    matches = _budget_matches(source, matches)
     currency = default_currency
     values: list[Number | None] = []
-    for match in matches[:2]:
-        symbol = (match.group("cur") or "").strip() or match.group("code")
+    for match in matches:
+        symbol = _currency_marker(match)
         if symbol:
             currency = CURRENCY_SYMBOLS.get(symbol, symbol.upper())
         values.append(_scaled(match.group("num"), match.group("mult")))
@@ -242,7 +252,23 @@ def parse_money(text: Any, *, default_currency: str | None = None, default_type:
     return budget_from_amounts(values[0], values[1], currency, budget_type)
 
 
+def _currency_marker(match: re.Match[str]) -> str | None:
+    return (match.group("cur") or "").strip() or match.group("code") or match.group("after") or None
+
+
+def _budget_matches(source: str, matches: list[re.Match[str]]) -> list[re.Match[str]]:
+    """The numbers that make the budget: the first two when a range joins them ("$500-$1k",
+    "£10 - £15", "between $100 and $200"); otherwise one figure, the first that carries a
+    currency (so a workload or a count next to the amount is not read as a bound)."""
+    if len(matches) >= 2 and _RANGE_JOIN.fullmatch(source[matches[0].end(): matches[1].start()]):
+        return matches[:2]
+    marked = [match for match in matches if _currency_marker(match)]
+    return [marked[0] if marked else matches[0]]
+
+
 def _scaled(digits: str, multiplier: str | None) -> Number | None:
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?", digits) and (digits.count(".") > 1 or "," in digits):
+        digits = digits.replace(".", "").replace(",", ".")  # European grouping
     try:
         value = Decimal(digits.replace(",", ""))
     except InvalidOperation:
