@@ -1,0 +1,1 @@
+"""PeoplePerHour: the `window.PPHReact.initialState=` JSON embedded in `/freelance-jobs?page=N`."""

@@ -1,0 +1,60 @@
+"""The `peopleperhour` spider: the job listing's pages, read from their embedded React state.
+
+    scrapy crawl peopleperhour [-a category=technology-programming] [-a query=wordpress]
+
+`/freelance-jobs` (or `/freelance-jobs/<category>`), then `?page=2`, `?page=3`, ... up to the
+state's `total-pages` (or, when the state does not say, until a page lists nothing), bounded by
+max_pages. The listing state holds every field we store, so no detail pages are read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+from urllib.parse import quote, urlencode
+
+from scrapy import Request
+from scrapy.http import Response, TextResponse
+
+from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.peopleperhour import parser
+
+
+def listing_path(page: int, *, category: str | None = None, query: str | None = None) -> str:
+    """Page `page` of the listing: page 1 is the plain path, later pages add `page=N`."""
+    path = "/freelance-jobs" + (f"/{quote(category.strip('/'))}" if category else "")
+    params = ([("q", query)] if query else []) + ([("page", str(page))] if page > 1 else [])
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+class PeoplePerHourSpider(PlatformSpider):
+    name = "peopleperhour"
+    origin = parser.ORIGIN
+    # No API, pages rendered for browsers: 3 s between pages.
+    custom_settings = {"DOWNLOAD_DELAY": 3.0}
+
+    def __init__(self, *args: Any, category: str = "", query: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.category = category.strip() or None
+        self.query = query.strip() or None
+
+    async def start(self) -> AsyncIterator[Any]:
+        request = self.page_request(1)
+        if request is not None:
+            yield request
+
+    def page_request(self, page: int) -> Request | None:
+        path = listing_path(page, category=self.category, query=self.query)
+        return self.listing_request(path, self.parse_listing, meta={"page": page})
+
+    def parse_listing(self, response: Response) -> Any:
+        if not isinstance(response, TextResponse):
+            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
+        page = parser.parse_listing(response, self.received_at(response))
+        self.listing_recognised(response, len(page.items))
+        yield from page.items
+        number = int(response.meta.get("page", 1))
+        more = number < page.total_pages if page.total_pages is not None else bool(page.items)
+        if more:
+            request = self.page_request(number + 1)
+            if request is not None:
+                yield request
