@@ -25,7 +25,7 @@ from tests.faults.sites import RSS, remoteok_body, rss_feed, serve_wwr
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 FEEDS, PER_FEED = 30, 100  # a crawl of 3,000 postings over 30 listing pages
-SLOW = 0.15                # seconds per feed response: the crawl lasts a few seconds
+SLOW = 0.25                # seconds per feed response: the crawl lasts several seconds
 
 
 def record(scenario: str, served: int, database_url: str, outcome: str, platform: str | None = None) -> dict[str, int]:
