@@ -172,7 +172,9 @@ class PlatformSpider(scrapy.Spider):
         reason = _failure_reason(failure)
         self.crawler.stats.inc_value(f"outsourcing/request_errors/{reason.split(':')[0]}")
         self.crawler.stats.inc_value("outsourcing/errors")
-        level = logging.ERROR if kind == "listing" else logging.WARNING
+        # A listing page that is gone (an old category feed answering 404) is a warning, as the
+        # contract says; a listing that failed otherwise is an error; detail pages warn.
+        level = logging.ERROR if kind == "listing" and reason != "http_404" else logging.WARNING
         logger.log(level, "%s: %s page failed: %s: %s", self.name, kind, url, reason)
 
     @staticmethod

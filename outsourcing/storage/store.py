@@ -99,6 +99,11 @@ class PostingStore:
         crawler.signals.connect(self.finish, signal=signals.spider_closed)
 
     @property
+    def platform(self) -> str:
+        spider = self.crawler.spider
+        return spider.name if spider is not None else "crawl"
+
+    @property
     def database_name(self) -> str:
         if self.dsn:
             return mask_dsn(self.dsn)
@@ -122,9 +127,9 @@ class PostingStore:
             except DatabaseUnavailable as error:
                 self.down = True
                 logger.error(
-                    "Database %s is unreachable (%s): postings will wait in the spill file %s "
+                    "%s: database %s is unreachable (%s): postings will wait in the spill file %s "
                     "and be written by the next run that reaches the database",
-                    self.database_name, error, self.spill.path,
+                    self.platform, self.database_name, error, self.spill.path,
                 )
                 self._count("errors")
             self._writer_task = asyncio.create_task(self._writer(), name="outsourcing-writer")
@@ -159,7 +164,7 @@ class PostingStore:
                     )
                 if self.run_id is None:
                     await self._start_run()
-                logger.info("Storing postings in %s (crawl run %s)", self.database_name, self.run_id)
+                logger.info("%s: storing postings in %s (crawl run %s)", self.platform, self.database_name, self.run_id)
                 await self._replay_spills()
                 return
             except Exception as error:  # noqa: BLE001 - connection faults of every kind
@@ -168,7 +173,7 @@ class PostingStore:
                 message = mask_secrets(f"{type(error).__name__}: {error}", self.dsn)
                 if time.monotonic() + delay > deadline or is_data_error(error) and not _is_connection_error(error):
                     raise DatabaseUnavailable(message) from error
-                logger.warning("Database %s not ready (%s); retrying in %.1fs", self.database_name, message, delay)
+                logger.warning("%s: database %s not ready (%s); retrying in %.1fs", self.platform, self.database_name, message, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
 
@@ -212,8 +217,8 @@ class PostingStore:
             rejected: list[dict[str, Any]] = []
             for kind, record in spill_files.read_records(claimed):
                 (postings if kind == "posting" else rejected).append(record)
-            logger.info("Writing %d postings and %d rejected items spilled by an earlier run (%s)",
-                        len(postings), len(rejected), path.name)
+            logger.info("%s: writing %d postings and %d rejected items spilled by an earlier run (%s)",
+                        self.platform, len(postings), len(rejected), path.name)
             try:
                 for start in range(0, max(len(postings), 1), self.batch_size):
                     chunk = _last_per_key(postings[start:start + self.batch_size])
@@ -275,7 +280,7 @@ class PostingStore:
                     return
                 await self._write(*batch)
             except Exception:  # noqa: BLE001 - the writer must outlive any one batch
-                logger.exception("Unexpected error while storing a batch; spilling it")
+                logger.exception("%s: unexpected error while storing a batch; spilling it", self.platform)
                 if batch is not None:
                     self._spill(*batch)
             finally:
@@ -293,7 +298,7 @@ class PostingStore:
                 result = await self._write_once(postings, rejected)
                 self._record(result)
                 if self.down:
-                    logger.info("Database %s is reachable again", self.database_name)
+                    logger.info("%s: database %s is reachable again", self.platform, self.database_name)
                     self.down = False
                 return
             except Exception as error:  # noqa: BLE001 - connection faults of every kind
@@ -302,15 +307,15 @@ class PostingStore:
                 if time.monotonic() + delay > deadline:
                     if not self.down:
                         logger.error(
-                            "Could not write a batch of %d postings to %s within %.0fs (%s); spilling it to %s",
-                            len(postings), self.database_name, self.retry_timeout, message,
+                            "%s: could not write a batch of %d postings to %s within %.0fs (%s); spilling it to %s",
+                            self.platform, len(postings), self.database_name, self.retry_timeout, message,
                             self.spill.path if self.spill else "?",
                         )
                     self.down = True
                     self._spill(postings, rejected)
                     return
-                logger.warning("Writing a batch to %s failed (%s); retrying in %.1fs",
-                               self.database_name, message, delay)
+                logger.warning("%s: writing a batch to %s failed (%s); retrying in %.1fs",
+                               self.platform, self.database_name, message, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
 
@@ -389,7 +394,7 @@ class PostingStore:
                     stats = self.crawler.stats.get_stats()
                 await self._finish_run(reason, code, problems, stats)
             except Exception as error:  # noqa: BLE001
-                logger.error("Could not record the crawl run in %s: %s", self.database_name,
+                logger.error("%s: could not record the crawl run in %s: %s", self.platform, self.database_name,
                              mask_secrets(str(error), self.dsn))
         if self.pool is not None:
             await self.pool.close()
