@@ -36,6 +36,9 @@ BACKOFF_DEFAULT_DELAY = 5.0
 BACKOFF_MAX_DELAY = 300.0
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote-control server runs Python code sent over HTTP inside the crawl, which
+# holds DATABASE_URL; on a shared scrapyd host that is one token away from the secrets. Off.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 
 SPIDER_MIDDLEWARES = {
@@ -43,6 +46,9 @@ SPIDER_MIDDLEWARES = {
 }
 DOWNLOADER_MIDDLEWARES = {
     "outsourcing.middlewares.BackoffMiddleware": 560,
+    # Before Scrapy's HttpProxyMiddleware (750), which turns the proxy URL's credentials into
+    # a Proxy-Authorization header (see PLATFORM_PROXIES below).
+    "outsourcing.proxies.PlatformProxyMiddleware": 740,
 }
 EXTENSIONS = {
     "outsourcing.extensions.CrawlReport": 500,
@@ -62,12 +68,33 @@ DB_POOL_SIZE = 2
 DB_CONNECT_TIMEOUT = 10.0
 DB_RETRY_TIMEOUT = 60.0       # how long one batch is retried before it is spilled
 DB_RETRY_BACKOFF_MAX = 8.0
+CLOSE_UNSEEN_AFTER_DAYS = 14.0  # after a clean full run, open postings unseen this long are closed (0: never)
 SPILL_DIR = None              # default: $OUTSOURCING_HOME/spill
 
 # --- feeds -----------------------------------------------------------------------------------
 # Feeds carry exactly the contract's fields (not the raw payload or the content hash).
 FEED_EXPORT_FIELDS = list(CONTRACT_FIELDS)
 FEED_EXPORT_ENCODING = "utf-8"
+# Per-platform JSON Lines feeds (outsourcing/feeds.py): set FEEDS_DIR (or the environment's
+# OUTSOURCING_FEEDS_DIR) and every crawl also writes <FEEDS_DIR>/<FEEDS_FILE_TEMPLATE>, with
+# Scrapy's %(name)s (spider) and %(time)s (UTC start) filled in. Off when unset; -O/-o still work.
+FEEDS_DIR = None
+FEEDS_FILE_TEMPLATE = "%(name)s/%(name)s-%(time)s.jsonl"
+# Add-ons change a crawler's settings before they freeze: PlatformFeeds adds the FEEDS entry.
+ADDONS = {
+    "outsourcing.feeds.PlatformFeeds": 0,
+}
+
+# --- proxies ---------------------------------------------------------------------------------
+# Per-platform proxy for platforms that refuse data-centre addresses (outsourcing/proxies.py):
+# {"freemoa": "http://kr-proxy:3128"}. A proxy with a password belongs in the environment
+# (OUTSOURCING_PROXY_FREEMOA=http://user:pass@kr-proxy:3128), which wins over this setting.
+PLATFORM_PROXIES: dict[str, str] = {}
+
+# --- scrapy crawlall -------------------------------------------------------------------------
+# A platform whose last N finished runs (crawl_runs.exit_code) all failed is flagged in the
+# crawlall summary and logged as an error.
+FAILING_RUNS_THRESHOLD = 3
 
 # --- progress --------------------------------------------------------------------------------
 PROGRESS_INTERVAL = 60.0      # seconds between progress lines
