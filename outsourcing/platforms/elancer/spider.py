@@ -1,0 +1,88 @@
+"""The `elancer` spider: sitemap.xml (and the child sitemaps of an index) for the project pages,
+newest first, then each page's JobPosting JSON-LD.
+
+    scrapy crawl elancer -a max_items=100
+
+Sitemaps count as listing pages (`max_pages`); `max_items` bounds the project pages fetched.
+The list API on api.elancer.co.kr is disallowed by robots.txt and never called.
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Iterator
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.elancer import parser
+
+
+class ElancerSpider(PlatformSpider):
+    name = "elancer"
+    origin = parser.ORIGIN
+    # One project page per posting: a slower pace than the listing-API platforms.
+    custom_settings = {"DOWNLOAD_DELAY": 2.0}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.projects_requested: set[str] = set()
+        # Child sitemaps still to read, in the index's order. They are read one after the
+        # other (not all scheduled at once): the newest come first, and with max_items the
+        # newest postings must be the ones taken.
+        self.pending_sitemaps: list[str] = []
+        self.sitemaps_seen: set[str] = set()
+
+    async def start(self) -> AsyncIterator[Any]:
+        request = self.sitemap_request(parser.SITEMAP_PATH)
+        if request is not None:
+            yield request
+
+    def sitemap_request(self, url: str) -> scrapy.Request | None:
+        self.sitemaps_seen.add(url)
+        return self.listing_request(url, self.parse_sitemap, errback=self.sitemap_failed)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        try:
+            sitemap = parser.parse_sitemap(response)
+        except PageNotRecognised:
+            # Reported by PageErrorsMiddleware; the remaining sitemaps are still read.
+            request = self.next_sitemap_request()
+            if request is not None:
+                yield request
+            raise
+        self.listing_recognised(response, len(sitemap.projects))
+        for project in sitemap.projects:
+            if self.items_limit_reached():
+                break
+            if project.project_id in self.projects_requested:
+                continue  # listed in two sitemaps
+            self.projects_requested.add(project.project_id)
+            yield self.detail_request(project.url, self.parse_project, cb_kwargs={"project_id": project.project_id})
+        # An index's children go first, in its order (depth first: an index may list indexes).
+        children = [url for url in sitemap.sitemaps if url not in self.sitemaps_seen]
+        self.pending_sitemaps[:0] = children
+        request = self.next_sitemap_request()
+        if request is not None:
+            yield request
+
+    def sitemap_failed(self, failure: Failure) -> Iterator[Any]:
+        self.request_failed(failure)
+        request = self.next_sitemap_request()
+        if request is not None:
+            yield request
+
+    def next_sitemap_request(self) -> scrapy.Request | None:
+        while self.pending_sitemaps and not self.items_limit_reached():
+            url = self.pending_sitemaps.pop(0)
+            if url in self.sitemaps_seen:
+                continue
+            return self.sitemap_request(url)  # None at max_pages
+        return None
+
+    def items_limit_reached(self) -> bool:
+        return self.max_items is not None and len(self.projects_requested) >= self.max_items
+
+    def parse_project(self, response: Response, project_id: str) -> Iterator[Any]:
+        yield parser.parse_detail(response, self.received_at(response), project_id)
