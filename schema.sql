@@ -122,14 +122,18 @@ ON CONFLICT (version) DO NOTHING;
 
 -- 2: incremental runs ------------------------------------------------------------------------
 
--- The newest posting a platform's last *completed* run covered. Advanced only when a run
--- finishes cleanly (exit status 0), so a run killed midway leaves it where it was and the
--- next incremental run reads further back.
+-- The newest posting a platform's last *completed* run covered, per scope (the spider's
+-- filter arguments, '' for none: a run over one category says nothing about the others).
+-- Advanced only when a run finishes cleanly (exit status 0) and was not cut short by
+-- max_pages/max_items before reaching it, so a run killed midway leaves it where it was and
+-- the next incremental run reads further back.
 CREATE TABLE IF NOT EXISTS platform_watermarks (
-    platform         text PRIMARY KEY,
+    platform         text NOT NULL,
+    scope            text NOT NULL DEFAULT '',
     newest_posted_at timestamptz,
     run_id           bigint REFERENCES crawl_runs (id),
-    updated_at       timestamptz NOT NULL DEFAULT now()
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (platform, scope)
 );
 CREATE INDEX IF NOT EXISTS posting_seen_last_seen ON posting_seen (platform, last_seen_at);
 

@@ -66,6 +66,7 @@ class PageErrorsMiddleware(BaseSpiderMiddleware):
         return request
 
     def _limit_reached(self) -> None:
+        self.crawler.stats.set_value("outsourcing/truncated/max_items", 1)
         if not self.limit_logged:
             self.limit_logged = True
             logger.info("%s: max_items=%s reached; not following further pages",

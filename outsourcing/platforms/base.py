@@ -23,6 +23,8 @@ from outsourcing.outcome import LISTING_OK, LISTING_TRIED
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_PAGES = 50
+#: Arguments every spider takes (the contract's); any other argument is a platform filter.
+CONTRACT_ARGUMENTS = frozenset({"base_url", "max_pages", "max_items", "mode"})
 
 
 class PageNotRecognised(Exception):
@@ -74,6 +76,14 @@ class PlatformSpider(scrapy.Spider):
         self.mode = mode
         self.listing_pages_requested = 0
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "PlatformSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # The spider's own filter arguments (category, query ...) scope its watermark.
+        filters = {k: str(v) for k, v in kwargs.items() if k not in CONTRACT_ARGUMENTS}
+        spider.watermark_scope = "&".join(f"{k}={filters[k]}" for k in sorted(filters))
+        return spider
+
     # --- URLs ------------------------------------------------------------------------------
 
     def fetch_url(self, url: str) -> str:
@@ -103,6 +113,7 @@ class PlatformSpider(scrapy.Spider):
         `max_pages`; None once the limit is reached."""
         if self.listing_pages_requested >= self.max_pages:
             logger.info("%s: max_pages=%d reached; not reading %s", self.name, self.max_pages, url)
+            self.crawler.stats.set_value("outsourcing/truncated/max_pages", 1)
             return None
         self.listing_pages_requested += 1
         self.crawler.stats.inc_value(LISTING_TRIED)
@@ -138,7 +149,7 @@ class PlatformSpider(scrapy.Spider):
         if store is None or store.pool is None:
             logger.warning("%s: incremental mode without a reachable database: reading everything", self.name)
             return None
-        self.watermark = await store.watermark(self.name)
+        self.watermark = await store.watermark(self.name, getattr(self, "watermark_scope", ""))
         logger.info("%s: incremental run: postings newer than %s", self.name,
                     self.watermark.isoformat() if self.watermark else "(first run: everything)")
         return self.watermark

@@ -6,7 +6,7 @@ that stopped appearing.
   incremental run (`-a mode=incremental`) reads listings newest first and stops paging once a
   page holds only postings older than it. A run that was killed or failed leaves it alone, so
   nothing between the old watermark and the newest posting is skipped next time.
-- Closing: after a clean *full* run, open postings of that platform not seen for
+- Closing: after a clean, unfiltered *full* run that read the whole listing, open postings of that platform not seen for
   `CLOSE_UNSEEN_AFTER_DAYS` days are marked `closed`, with a history row and a new content
   hash, exactly as if the platform had said so. A posting that reappears opens again the
   same way (its hash differs from the closed version).
@@ -23,26 +23,27 @@ from outsourcing.pipelines.dedup import content_hash
 from outsourcing.storage.writer import canonical
 
 
-async def load_watermark(connection: asyncpg.Connection | asyncpg.Pool, platform: str) -> datetime | None:
+async def load_watermark(connection: asyncpg.Connection | asyncpg.Pool, platform: str, scope: str = "") -> datetime | None:
     return await connection.fetchval(
-        "SELECT newest_posted_at FROM platform_watermarks WHERE platform = $1", platform)
+        "SELECT newest_posted_at FROM platform_watermarks WHERE platform = $1 AND scope = $2", platform, scope)
 
 
-async def advance_watermark(connection: asyncpg.Connection | asyncpg.Pool, platform: str, run_id: int) -> datetime | None:
-    """Move the watermark to the newest posting this run saw (never backwards)."""
+async def advance_watermark(connection: asyncpg.Connection | asyncpg.Pool, platform: str, run_id: int,
+                            scope: str = "") -> datetime | None:
+    """Move the watermark of (platform, scope) to the newest posting this run saw (never back)."""
     return await connection.fetchval(
         """
-        INSERT INTO platform_watermarks AS w (platform, newest_posted_at, run_id, updated_at)
-        SELECT $1, max(p.posted_at), $2, now()
+        INSERT INTO platform_watermarks AS w (platform, scope, newest_posted_at, run_id, updated_at)
+        SELECT $1, $3, max(p.posted_at), $2, now()
         FROM posting_seen s JOIN postings p USING (platform, external_id)
         WHERE s.platform = $1 AND s.last_run_id = $2
         HAVING max(p.posted_at) IS NOT NULL
-        ON CONFLICT (platform) DO UPDATE
+        ON CONFLICT (platform, scope) DO UPDATE
             SET newest_posted_at = greatest(w.newest_posted_at, EXCLUDED.newest_posted_at),
                 run_id = EXCLUDED.run_id, updated_at = now()
         RETURNING newest_posted_at
         """,
-        platform, run_id,
+        platform, run_id, scope,
     )
 
 

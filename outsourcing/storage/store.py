@@ -403,16 +403,31 @@ class PostingStore:
             await asyncio.to_thread(self.embedded.stop)
 
     async def _after_clean_run(self) -> None:
-        """Advance the platform's watermark; after a full run, close postings unseen for long."""
+        """Advance the watermark; after a complete full run, close postings unseen for long.
+
+        A run cut short by max_pages/max_items saw only the newest part of the listing: it
+        moves the watermark only if it reached the old one (incremental), else postings between
+        would never be read by incremental runs; and it closes nothing, since it did not look.
+        A filtered run (a category, a query) has its own watermark and closes nothing either.
+        """
         assert self.pool is not None and self.run_id is not None
         spider = self.crawler.spider
-        platform = spider.name if spider else None
-        if platform is None:
+        if spider is None:
             return
-        newest = await lifecycle.advance_watermark(self.pool, platform, self.run_id)
-        if newest is not None:
-            self.stats.set_value(STAT + "watermark", newest.isoformat())
-        if getattr(spider, "mode", "full") == "full" and self.close_after_days > 0:
+        platform = spider.name
+        scope = getattr(spider, "watermark_scope", "")
+        stats = self.crawler.stats.get_stats()
+        truncated = sorted(k.rsplit("/", 1)[-1] for k in stats if k.startswith("outsourcing/truncated/"))
+        reached = bool(stats.get("outsourcing/incremental/stopped_at_watermark"))
+        if truncated and not reached:
+            logger.info("%s: watermark not advanced: the run stopped at %s before reaching it",
+                        platform, " and ".join(truncated))
+        else:
+            newest = await lifecycle.advance_watermark(self.pool, platform, self.run_id, scope)
+            if newest is not None:
+                self.stats.set_value(STAT + "watermark", newest.isoformat())
+        complete_full_run = getattr(spider, "mode", "full") == "full" and not truncated and scope == ""
+        if complete_full_run and self.close_after_days > 0:
             async with self.pool.acquire() as connection:
                 closed = await lifecycle.close_unseen(connection, platform, self.close_after_days, self.run_id)
             if closed:
@@ -421,11 +436,11 @@ class PostingStore:
 
     # --- what spiders may ask ----------------------------------------------------------------
 
-    async def watermark(self, platform: str) -> Any:
+    async def watermark(self, platform: str, scope: str = "") -> Any:
         """The platform's watermark (a datetime) or None; None too when the database is down."""
         if self.pool is None:
             return None
-        return await lifecycle.load_watermark(self.pool, platform)
+        return await lifecycle.load_watermark(self.pool, platform, scope)
 
     async def stored_ids(self, platform: str, ids: list[str]) -> set[str]:
         if self.pool is None or not ids:
