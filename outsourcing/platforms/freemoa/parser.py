@@ -223,6 +223,12 @@ def _drop_personal(value: Any) -> Any:
 # --- from the API's fields to the contract ----------------------------------------------------------
 
 
+def listed_posted_at(row: Mapping[str, Any]) -> str | None:
+    """A list row's registration time (`INS_TIME`, to the second, KST), for comparing a list
+    page with an incremental run's watermark."""
+    return parse_instant(row.get("INS_TIME"), KST)
+
+
 def build_item(row: Mapping[str, Any], detail: Detail | None, scraped_at: str, detail_status: str = "ok") -> PostingItem:
     """One posting from its (sanitized) list row and, when the API showed it, its detail view:
     the view wins where it has a value. `detail_status` records in raw why a detail is absent."""

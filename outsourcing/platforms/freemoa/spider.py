@@ -10,11 +10,17 @@ Arguments (besides the contract's base_url, max_pages, max_items, mode):
 The API wants the session cookie of `GET /m4/s41` (Scrapy's cookie middleware keeps it per host,
 so with `-a base_url` it is the mirror's). A project the API withholds (login needed, or visible
 only to partners the client invited) is stored from its list row: a warning and a stat.
+
+`-a mode=incremental` reads the list (newest registered first) and stops after the first page
+whose rows are all older than the watermark (the newest posting of the last clean run).
+Projects already stored get no detail request and are not yielded again: the daily full run
+revisits them.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, AsyncIterator
 
 import scrapy
@@ -48,6 +54,8 @@ class FreemoaSpider(PlatformSpider):
         self.work_type = work_type
         self.read_details = str(details).strip().lower() not in ("false", "0", "no", "off")
         self.seen_ids: set[str] = set()
+        self.incremental_skipped = 0
+        self.incremental_stop: tuple[int, int] | None = None  # (page, pages not read)
 
     def xhr_headers(self) -> dict[str, str]:
         # What the board's own script sends; the Referer is the board page the cookie came from.
@@ -58,6 +66,7 @@ class FreemoaSpider(PlatformSpider):
         }
 
     async def start(self) -> AsyncIterator[Any]:
+        await self.load_watermark()
         yield scrapy.Request(
             self.fetch_url(parser.SESSION_PATH), callback=self.session_ready, errback=self.session_failed,
             meta={"page_kind": "session"}, dont_filter=True,
@@ -83,17 +92,21 @@ class FreemoaSpider(PlatformSpider):
             cb_kwargs={"page": page}, meta={"handle_httpstatus_list": LISTING_STATUSES},
         )
 
-    def parse_list(self, response: Response, page: int) -> Any:
+    async def parse_list(self, response: Response, page: int) -> AsyncIterator[Any]:
         if not isinstance(response, TextResponse):
             raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
         listing = parser.parse_list(response)
         self.listing_recognised(response, len(listing.rows))
         listed_at = self.received_at(response)
+        new: list[dict[str, Any]] = []
         for row in listing.rows:
             project_id = str(row["proj_idx"])
             if project_id in self.seen_ids:
                 continue  # moved to the next page while we paged
             self.seen_ids.add(project_id)
+            new.append(row)
+        for row in await self.not_stored(new):
+            project_id = str(row["proj_idx"])
             if not self.read_details:
                 yield parser.build_item(row, None, listed_at, detail_status="not_requested")
             elif str(row.get("isviewable", "1")).strip() == "0":
@@ -106,11 +119,54 @@ class FreemoaSpider(PlatformSpider):
                     formdata=parser.detail_form(project_id), headers=self.xhr_headers(),
                     errback=self.detail_failed, cb_kwargs={"row": row, "listed_at": listed_at},
                 )
+        if self.mode == "incremental" and self.older_than_watermark([parser.listed_posted_at(row) for row in listing.rows]):
+            # Newest first: every later page is older still, and the last clean run covered it (a
+            # killed run never moved the watermark). This page's new projects were yielded above.
+            current = listing.current_page or page
+            total = math.ceil(listing.total_rows / parser.PAGE_SIZE) if listing.total_rows else current
+            self.incremental_stopped(current, min(max(0, total - current), self.max_pages - self.listing_pages_requested))
+            return
         following = parser.next_page(listing)
         if following is not None:
             request = self.list_page(following)
             if request is not None:
                 yield request
+
+    # --- incremental runs ----------------------------------------------------------------------
+
+    async def not_stored(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """In incremental mode, the rows whose projects are not stored yet (the others get no
+        detail request and no item); in a full run, all of them."""
+        if self.mode != "incremental" or not rows:
+            return rows
+        try:
+            stored = await self.stored_ids([str(row["proj_idx"]) for row in rows])
+        except Exception as error:  # noqa: BLE001 - reading more is the safe side
+            logger.warning("%s: could not ask which projects are stored (%s); fetching them all", self.name, error)
+            stored = set()
+        if stored:
+            self.incremental_skipped += len(stored)
+            self.crawler.stats.inc_value("outsourcing/incremental/skipped_stored", len(stored))
+        return [row for row in rows if str(row["proj_idx"]) not in stored]
+
+    def incremental_stopped(self, page: int, pages_not_read: int) -> None:
+        self.incremental_stop = (page, pages_not_read)
+        self.crawler.stats.set_value("outsourcing/incremental/stopped_at_page", page)
+        self.crawler.stats.set_value("outsourcing/incremental/pages_not_read", pages_not_read)
+
+    def closed(self, reason: str) -> None:
+        if self.mode != "incremental":
+            return
+        watermark = getattr(self, "watermark", None)
+        if watermark is None:
+            stop = "no watermark to stop at: the list was read as in a full run"
+        elif self.incremental_stop:
+            stop = (f"stopped after list page {self.incremental_stop[0]} (older than the watermark "
+                    f"{watermark.isoformat()}); about {self.incremental_stop[1]} list pages not read")
+        else:
+            stop = f"did not reach the watermark {watermark.isoformat()} (the list ended, or max_pages/max_items)"
+        logger.info("%s: incremental run skipped %d stored projects (no detail request, no item); %s",
+                    self.name, self.incremental_skipped, stop)
 
     def parse_detail(self, response: Response, row: dict[str, Any], listed_at: str) -> Any:
         try:

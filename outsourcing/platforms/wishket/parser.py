@@ -18,6 +18,7 @@ import html
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote, unquote
 
@@ -443,6 +444,18 @@ def proposals_from_text(text: str | None) -> int | None:
 def posted_from_text(text: str | None) -> str | None:
     """"· 등록일자 2026.08.05." / "등록 일자 2026.10.02." -> 00:00 KST that day, in UTC."""
     return parse_instant(text, KST) if text else None
+
+
+def listed_posted_until(card: Mapping[str, Any]) -> str | None:
+    """The latest instant a card's registration date can stand for, for comparing a list page
+    with an incremental run's watermark. Cards give the day only ("등록일자 2026.09.28." is
+    00:00 KST), while stored postings carry the detail page's time (10:12 KST): a card of the
+    watermark's own day may be newer than it, so the card counts as the end of its day."""
+    start = posted_from_text(card.get("registeredText"))
+    if start is None:
+        return None
+    day = datetime.fromisoformat(start).astimezone(KST).date() + timedelta(days=1)
+    return (datetime(day.year, day.month, day.day, tzinfo=KST) - timedelta(microseconds=1)).astimezone(timezone.utc).isoformat()
 
 
 def status_from_marks(marks: Iterable[str]) -> str | None:

@@ -10,6 +10,11 @@ Arguments (besides the contract's base_url, max_pages, max_items, mode):
 - `filters`: further raw "k=v&k=v" pairs of the site's filter (e.g. `pt=task_based` for 외주);
 - `details`: `false` reads the list only (one request per 10-odd postings instead of one each).
 
+`-a mode=incremental` reads the list newest first and stops after the first page whose cards
+are all older than the watermark (the newest posting of the last clean run; a card's day counts
+as its last instant, since cards show the date only). Postings already stored get no detail
+request and are not yielded again: the daily full run revisits them.
+
 A detail page that is locked, private, gone or not recognised is a warning: the card's item is
 still yielded. Only list pages decide whether the crawl read the platform at all.
 """
@@ -17,6 +22,7 @@ still yielded. Only list pages decide whether the crawl read the platform at all
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, AsyncIterator
 
 from scrapy.http import Response, TextResponse
@@ -67,8 +73,17 @@ class WishketSpider(PlatformSpider):
         self.filters = {key: value for key, value in pairs.items() if value}
         self.read_details = str(details).strip().lower() not in ("false", "0", "no", "off")
         self.seen_ids: set[str] = set()
+        self.incremental_skipped = 0
+        self.incremental_stop: tuple[int, int] | None = None  # (page, pages not read)
 
     async def start(self) -> AsyncIterator[Any]:
+        await self.load_watermark()
+        if self.watermark is not None and self.filters.get("srt") != "new":
+            # Only a newest-first list can be cut at the watermark; other orders are read to the
+            # end, still without the stored postings' detail pages.
+            logger.warning("%s: incremental run with sort=%s (not newest first): not stopping at the watermark",
+                           self.name, self.filters.get("srt"))
+            self.watermark = None
         request = self.list_page(1)
         if request is not None:
             yield request
@@ -79,7 +94,7 @@ class WishketSpider(PlatformSpider):
             headers=XHR_HEADERS, cb_kwargs={"page": page}, meta={"handle_httpstatus_list": LISTING_STATUSES},
         )
 
-    def parse_listing(self, response: Response, page: int) -> Any:
+    async def parse_listing(self, response: Response, page: int) -> AsyncIterator[Any]:
         if not isinstance(response, TextResponse):
             raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
         listing = parser.parse_listing(response, page)
@@ -87,7 +102,7 @@ class WishketSpider(PlatformSpider):
         listed_at = self.received_at(response)
         new = [card for card in listing.cards if card["id"] not in self.seen_ids]
         self.seen_ids.update(card["id"] for card in new)
-        for card in new:
+        for card in await self.not_stored(new):
             if self.read_details:
                 yield self.detail_request(
                     f"/project/{card['id']}/", self.parse_detail, errback=self.detail_failed,
@@ -95,10 +110,53 @@ class WishketSpider(PlatformSpider):
                 )
             else:
                 yield parser.item_from_card(card, listed_at)
+        if self.mode == "incremental" and self.older_than_watermark([parser.listed_posted_until(c) for c in listing.cards]):
+            # Newest first: every later page is older still, and the last clean run covered it (a
+            # killed run never moved the watermark). This page's new postings were yielded above.
+            remaining = max(0, listing.count - len(self.seen_ids))
+            pages = math.ceil(remaining / len(listing.cards)) if listing.cards else 0
+            self.incremental_stopped(page, min(pages, self.max_pages - self.listing_pages_requested))
+            return
         if parser.has_next_page(listing, len(self.seen_ids), len(new)):
             request = self.list_page(page + 1)
             if request is not None:
                 yield request
+
+    # --- incremental runs ----------------------------------------------------------------------
+
+    async def not_stored(self, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """In incremental mode, the cards whose postings are not stored yet (the others get no
+        detail request and no item); in a full run, all of them."""
+        if self.mode != "incremental" or not cards:
+            return cards
+        try:
+            stored = await self.stored_ids([card["id"] for card in cards])
+        except Exception as error:  # noqa: BLE001 - reading more is the safe side
+            logger.warning("%s: could not ask which postings are stored (%s); fetching them all", self.name, error)
+            stored = set()
+        if stored:
+            self.incremental_skipped += len(stored)
+            self.crawler.stats.inc_value("outsourcing/incremental/skipped_stored", len(stored))
+        return [card for card in cards if card["id"] not in stored]
+
+    def incremental_stopped(self, page: int, pages_not_read: int) -> None:
+        self.incremental_stop = (page, pages_not_read)
+        self.crawler.stats.set_value("outsourcing/incremental/stopped_at_page", page)
+        self.crawler.stats.set_value("outsourcing/incremental/pages_not_read", pages_not_read)
+
+    def closed(self, reason: str) -> None:
+        if self.mode != "incremental":
+            return
+        watermark = getattr(self, "watermark", None)
+        if watermark is None:
+            stop = "no watermark to stop at: the list was read as in a full run"
+        elif self.incremental_stop:
+            stop = (f"stopped after list page {self.incremental_stop[0]} (older than the watermark "
+                    f"{watermark.isoformat()}); about {self.incremental_stop[1]} list pages not read")
+        else:
+            stop = f"did not reach the watermark {watermark.isoformat()} (the list ended, or max_pages/max_items)"
+        logger.info("%s: incremental run skipped %d stored postings (no detail request, no item); %s",
+                    self.name, self.incremental_skipped, stop)
 
     def parse_detail(self, response: Response, card: dict[str, Any], listed_at: str) -> Any:
         try:
