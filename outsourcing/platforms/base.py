@@ -197,6 +197,48 @@ class PlatformSpider(scrapy.Spider):
         if not condition:
             raise PageNotRecognised(reason, detail)
 
+    async def new_ids(self, ids: list[str]) -> tuple[list[str], bool]:
+        """Incremental mode: which postings of one listing page to fetch, and whether the page
+        reached postings that earlier runs covered.
+
+        Returns the ids not stored yet (in their order; the stored ones get no detail request
+        and no item, and are counted in `outsourcing/incremental/skipped_stored`), and True when
+        one of `ids` was stored by a run of this spider and watermark scope (the
+        `outsourcing/watermark_scope` stat of crawl_runs.stats) that finished cleanly and
+        complete (exit 0; not cut short by max_pages/max_items before its stop): such a run left
+        every posting listed below it stored, so a newest-first listing without dates (Kmong,
+        Elancer's sitemaps) may stop paging after this page. A posting stored by a killed run
+        does not count: that run may have stored it out of listing order.
+        In a full run, or when the database cannot be asked: (all ids, False), reading more."""
+        if self.mode != "incremental" or not ids:
+            return list(ids), False
+        from outsourcing.pipelines.common import store_if_enabled
+
+        store = store_if_enabled(self.crawler)
+        if store is None or store.pool is None:
+            return list(ids), False
+        try:
+            rows = await store.pool.fetch(
+                """
+                WITH covering AS (
+                    SELECT max(id) AS id FROM crawl_runs
+                    WHERE spider = $1 AND exit_code = 0
+                      AND coalesce(stats->>'outsourcing/watermark_scope', '') = $3
+                      AND (stats ? 'outsourcing/incremental/stopped_at_watermark'
+                           OR NOT stats ?| array['outsourcing/truncated/max_pages', 'outsourcing/truncated/max_items']))
+                SELECT p.external_id, coalesce(p.first_run_id <= (SELECT id FROM covering), false) AS covered
+                FROM postings p WHERE p.platform = $1 AND p.external_id = ANY($2::text[])
+                """,
+                self.name, list(ids), getattr(self, "watermark_scope", ""),
+            )
+        except Exception as error:  # noqa: BLE001 - reading more is the safe side
+            logger.warning("%s: could not ask which postings are stored (%s); fetching them all", self.name, error)
+            return list(ids), False
+        stored = {row["external_id"] for row in rows}
+        if stored:
+            self.crawler.stats.inc_value("outsourcing/incremental/skipped_stored", len(stored))
+        return [i for i in ids if i not in stored], any(row["covered"] for row in rows)
+
 
 def _failure_reason(failure: Failure) -> str:
     from scrapy.spidermiddlewares.httperror import HttpError

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from outsourcing.mirror import Mirror, MirrorRequest, Reply
-from outsourcing.platforms.freelancer.spider import API_PATH, newest_posted_at
-from tests.conftest import fixture_path, query, run
+from outsourcing.platforms.freelancer.spider import API_PATH, FROM_TIME_MARGIN
+from tests.conftest import fixture_path, query
 
 pytestmark = pytest.mark.e2e
 
@@ -101,32 +101,35 @@ def test_max_pages_bounds_the_paging(mirror, crawl, database_url) -> None:
     assert query(database_url, "SELECT count(*) AS n FROM postings")[0]["n"] == 4
 
 
-def test_incremental_asks_from_the_newest_stored_posting(mirror, crawl, database_url) -> None:
+def test_incremental_asks_from_the_watermark(mirror, crawl, database_url) -> None:
     projects = make_projects(3)[1:]  # the two older ones first
     serve_projects(mirror, projects)
     first = crawl("freelancer", base_url=mirror.url, database_url=database_url)
     assert first.returncode == 0, first.log[-3000:]
     assert all("from_time" not in r.query for r in api_requests(mirror))
-    newest_stored = NEWEST - 3600
+    watermark = NEWEST - 3600  # the newest posting the clean full run saw
 
-    # New projects arrive; the incremental run asks only for what was submitted since.
+    # New projects arrive; the incremental run asks only for what was submitted since the
+    # watermark (less the margin), and does not yield the stored project the margin re-lists.
     serve_projects(mirror, make_projects(3))
     mirror.requests.clear()
     second = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"mode": "incremental"})
     assert second.returncode == 0, second.log[-3000:]
     requests = api_requests(mirror)
-    assert len(requests) == 1 and requests[0].query["from_time"] == [str(newest_stored)]
-    assert f"from_time={newest_stored}" in second.log
-    runs = query(database_url, "SELECT mode, inserted, unchanged FROM crawl_runs ORDER BY id")
-    assert [(r["mode"], r["inserted"], r["unchanged"]) for r in runs] == [("full", 2, 0), ("incremental", 1, 1)]
+    assert len(requests) == 1 and requests[0].query["from_time"] == [str(watermark - FROM_TIME_MARGIN)]
+    assert f"from_time={watermark - FROM_TIME_MARGIN}" in second.log
+    runs = query(database_url, "SELECT mode, scraped, inserted, unchanged FROM crawl_runs ORDER BY id")
+    assert [(r["mode"], r["scraped"], r["inserted"], r["unchanged"]) for r in runs] == [("full", 2, 2, 0), ("incremental", 1, 1, 0)]
+    assert second.stat("outsourcing/incremental/skipped_stored") == 1
     assert query(database_url, "SELECT count(*) AS n FROM postings")[0]["n"] == 3
 
-    # Nothing newer than the newest stored one: an empty answer is a result, not an error.
+    # Nothing newer than the watermark (now the newest project): an empty answer is a result,
+    # not an error.
     serve_projects(mirror, [])
     mirror.requests.clear()
     third = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"mode": "incremental"})
     assert third.returncode == 0, third.log[-3000:]
-    assert api_requests(mirror)[0].query["from_time"] == [str(NEWEST)]
+    assert api_requests(mirror)[0].query["from_time"] == [str(NEWEST - FROM_TIME_MARGIN)]
     assert third.stat("outsourcing/listing_pages/recognised") == 1
     assert "page not recognised" not in third.log
 
@@ -136,7 +139,7 @@ def test_incremental_without_a_reachable_database_warns_and_crawls_everything(mi
     result = crawl("freelancer", base_url=mirror.url, database_url="postgresql://crawler:s3cr3t-pw@127.0.0.1:9/none",
                    args={"mode": "incremental"}, settings={"ITEM_PIPELINES": "{}"})
     assert result.returncode == 0, result.log[-3000:]
-    assert "could not read the newest posting" in result.log and "running a full crawl" in result.log
+    assert "incremental mode without a reachable database: reading everything" in result.log
     assert "s3cr3t-pw" not in result.log
     assert all("from_time" not in r.query for r in api_requests(mirror))
     assert result.feed is not None and len(result.feed) == 2
@@ -161,29 +164,3 @@ def test_api_error_answer_is_an_error_naming_the_reason(mirror, crawl, database_
     assert re.search(r"page not recognised: \S+/api/projects/0\.1/projects/active/\S+: api_error \(AUTH_INVALID_TOKEN", result.log)
     assert result.stat("outsourcing/unrecognised/api_error") == 1
     assert TOKEN not in result.log
-
-
-def test_newest_posted_at_reads_the_database(database_url) -> None:
-    assert run(newest_posted_at(database_url)) is None  # no tables yet
-
-    async def fill() -> None:
-        import asyncpg
-
-        from outsourcing.storage.database import apply_schema
-
-        connection = await asyncpg.connect(database_url)
-        try:
-            await apply_schema(connection)
-            for platform, external_id, posted in (("freelancer", "1", "2026-09-20T10:00:00+00:00"),
-                                                  ("freelancer", "2", "2026-09-21T15:13:20+00:00"),
-                                                  ("guru", "3", "2026-09-30T00:00:00+00:00")):
-                await connection.execute(
-                    "INSERT INTO postings (platform, external_id, url, title, scraped_at, content_hash, first_seen_at, posted_at)"
-                    " VALUES ($1, $2, 'https://x.example/', 't', now(), 'h', now(), $3::text::timestamptz)",
-                    platform, external_id, posted)
-        finally:
-            await connection.close()
-
-    run(fill())
-    newest = run(newest_posted_at(database_url))
-    assert newest is not None and int(newest.timestamp()) == NEWEST

@@ -5,10 +5,19 @@ newest first, then each page's JobPosting JSON-LD.
 
 Sitemaps count as listing pages (`max_pages`); `max_items` bounds the project pages fetched.
 The list API on api.elancer.co.kr is disallowed by robots.txt and never called.
+
+`-a mode=incremental`: project pages already stored are not fetched (nor yielded again: the
+daily full run revisits them), and no further sitemap file is read after the first one that
+lists a project stored by an earlier complete run that finished cleanly (sitemaps are newest
+first, and such a run left everything listed below it stored; a project stored by a killed run
+does not count, since that run may have stored out of order). The sitemaps' lastmod is not
+compared with the watermark: it says when a URL last changed by the sitemap generator's own
+rules (often the generation time, sometimes stale), not when the project was posted.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, AsyncIterator, Iterator
 
 import scrapy
@@ -17,6 +26,8 @@ from twisted.python.failure import Failure
 
 from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
 from outsourcing.platforms.elancer import parser
+
+logger = logging.getLogger(__name__)
 
 
 class ElancerSpider(PlatformSpider):
@@ -28,13 +39,18 @@ class ElancerSpider(PlatformSpider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.projects_requested: set[str] = set()
+        self.projects_listed: set[str] = set()  # every project id of the sitemaps read so far
         # Child sitemaps still to read, in the index's order. They are read one after the
         # other (not all scheduled at once): the newest come first, and with max_items the
         # newest postings must be the ones taken.
         self.pending_sitemaps: list[str] = []
         self.sitemaps_seen: set[str] = set()
+        self.stopped_after: str | None = None  # incremental: the sitemap that reached covered projects
+        self.sitemaps_not_read = 0
 
     async def start(self) -> AsyncIterator[Any]:
+        # Recorded in crawl_runs.stats: an incremental run counts only runs of its own scope.
+        self.crawler.stats.set_value("outsourcing/watermark_scope", self.watermark_scope)
         request = self.sitemap_request(parser.SITEMAP_PATH)
         if request is not None:
             yield request
@@ -43,7 +59,7 @@ class ElancerSpider(PlatformSpider):
         self.sitemaps_seen.add(url)
         return self.listing_request(url, self.parse_sitemap, errback=self.sitemap_failed)
 
-    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
         try:
             sitemap = parser.parse_sitemap(response)
         except PageNotRecognised:
@@ -53,16 +69,28 @@ class ElancerSpider(PlatformSpider):
                 yield request
             raise
         self.listing_recognised(response, len(sitemap.projects))
-        for project in sitemap.projects:
+        listed = [project for project in sitemap.projects if project.project_id not in self.projects_listed]
+        self.projects_listed.update(project.project_id for project in listed)  # listed in two sitemaps: once
+        # Incremental: stored projects get no request and no item (the full run revisits them).
+        new, covered = await self.new_ids([project.project_id for project in listed])
+        fresh = set(new)
+        for project in listed:
+            if project.project_id not in fresh:
+                continue
             if self.items_limit_reached():
                 break
-            if project.project_id in self.projects_requested:
-                continue  # listed in two sitemaps
             self.projects_requested.add(project.project_id)
             yield self.detail_request(project.url, self.parse_project, cb_kwargs={"project_id": project.project_id})
         # An index's children go first, in its order (depth first: an index may list indexes).
         children = [url for url in sitemap.sitemaps if url not in self.sitemaps_seen]
         self.pending_sitemaps[:0] = children
+        if covered:
+            # Newest first, and a clean complete run stored everything listed below this project.
+            self.stopped_after = self.platform_url(response.url)
+            self.sitemaps_not_read = len(set(self.pending_sitemaps) - self.sitemaps_seen)
+            self.pending_sitemaps.clear()
+            self.crawler.stats.set_value("outsourcing/incremental/stopped_at_watermark", 1)
+            return
         request = self.next_sitemap_request()
         if request is not None:
             yield request
@@ -82,7 +110,23 @@ class ElancerSpider(PlatformSpider):
         return None
 
     def items_limit_reached(self) -> bool:
-        return self.max_items is not None and len(self.projects_requested) >= self.max_items
+        # Asked only where it would stop a request: the run is then cut short (crawl_runs.stats).
+        reached = self.max_items is not None and len(self.projects_requested) >= self.max_items
+        if reached:
+            self.crawler.stats.set_value("outsourcing/truncated/max_items", 1)
+        return reached
 
     def parse_project(self, response: Response, project_id: str) -> Iterator[Any]:
         yield parser.parse_detail(response, self.received_at(response), project_id)
+
+    def closed(self, reason: str) -> None:
+        if self.mode != "incremental":
+            return
+        if self.stopped_after:
+            how = (f"stopped after {self.stopped_after}, which lists projects an earlier complete run stored; "
+                   f"{self.sitemaps_not_read} sitemap files not read")
+        else:
+            how = "reached no project stored by an earlier complete run (the sitemaps ended, or max_pages/max_items)"
+        logger.info("%s: incremental run: %d sitemap files read, %d project pages fetched, %d stored projects skipped "
+                    "(no request, not yielded again); %s", self.name, self.listing_pages_requested,
+                    len(self.projects_requested), self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0), how)

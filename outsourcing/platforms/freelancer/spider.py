@@ -13,9 +13,18 @@ Request (one per listing page, counted against max_pages):
 - `limit`/`offset`: pages of `page_size` projects (the API allows at most 100), read until
   `result.total_count` or an empty page;
 - `sort_field=time_submitted`: newest first;
-- `from_time` (incremental mode only): unix seconds of the newest `posted_at` stored for
-  freelancer, so the API answers only projects submitted since then;
+- `from_time` (incremental mode only): unix seconds of the watermark (the newest `posted_at`
+  the last completed run saw) less FROM_TIME_MARGIN, so the API answers only projects
+  submitted since then;
 - `query`: the API's full-text search, when `-a query=` is given.
+
+`-a mode=incremental`: the watermark, not the newest stored posting, bounds `from_time`: a run
+killed midway may have stored the newest projects while older new ones were never read, and
+the watermark (advanced only by a run that finished cleanly) still lies below them. The margin
+covers projects submitted in the watermark's own second (whether the API's `from_time` is
+inclusive is not documented) and projects that reach the active list a little after their
+`time_submitted`. Projects already stored are not yielded again (the daily full run revisits
+them for budget changes and closings); paging also stops at a page older than the watermark.
 
 An OAuth token in FREELANCER_OAUTH_TOKEN (optional: reads need none) goes in the
 `freelancer-oauth-v1` header and is never logged; with a token, redirects are not followed, so
@@ -27,18 +36,16 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
 from typing import Any, AsyncIterator
 from urllib.parse import urlencode
 
-import asyncpg
 from scrapy import Request
+from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from outsourcing.normalize.dates import iso_utc
-from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.base import CONTRACT_ARGUMENTS, PageNotRecognised, PlatformSpider
 from outsourcing.platforms.freelancer import parser
-from outsourcing.storage.database import configured_database_url, mask_dsn, mask_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,10 @@ TOKEN_HEADER = "freelancer-oauth-v1"
 # Error answers of the API carry a JSON body with error_code and message: parse them, so the
 # log names the API's reason (AUTH_..., a bad parameter) instead of a bare HTTP status.
 API_ERROR_STATUSES = [400, 401, 403, 404]
+#: Seconds subtracted from the watermark for `from_time` (see the module docstring); the
+#: FREELANCER_FROM_TIME_MARGIN setting overrides it. The stored projects this re-lists cost
+#: no request of their own (the API page carries them) and are not yielded again.
+FROM_TIME_MARGIN = 600
 
 
 def projects_path(offset: int, *, limit: int = PAGE_SIZE, from_time: int | None = None, query: str | None = None) -> str:
@@ -68,18 +79,6 @@ def projects_path(offset: int, *, limit: int = PAGE_SIZE, from_time: int | None 
     return f"{API_PATH}?{urlencode(params)}"
 
 
-async def newest_posted_at(database_url: str, platform: str = parser.PLATFORM, *, timeout: float = 10.0) -> datetime | None:
-    """The newest `posted_at` stored for `platform`, or None when there is none (or the
-    database has no postings table yet). Connection errors propagate to the caller."""
-    connection = await asyncpg.connect(database_url, timeout=timeout)
-    try:
-        return await connection.fetchval("SELECT max(posted_at) FROM postings WHERE platform = $1", platform)
-    except asyncpg.UndefinedTableError:
-        return None  # a database this crawler never wrote to
-    finally:
-        await connection.close()
-
-
 class FreelancerSpider(PlatformSpider):
     name = "freelancer"
     origin = parser.ORIGIN
@@ -96,39 +95,30 @@ class FreelancerSpider(PlatformSpider):
         if not 1 <= self.page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {PAGE_SIZE}, not {self.page_size}")
         self.from_time: int | None = None
+        self.stopped_at_offset: int | None = None  # incremental: the page older than the watermark
         # Read once; the value itself is never logged or stored on the spider's repr.
         self._token = os.environ.get(TOKEN_ENV, "").strip() or None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "FreelancerSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # page_size says how the API is read, not what: it does not scope the watermark.
+        filters = {k: str(v) for k, v in kwargs.items() if k not in CONTRACT_ARGUMENTS and k != "page_size"}
+        spider.watermark_scope = "&".join(f"{k}={filters[k]}" for k in sorted(filters))
+        return spider
 
     async def start(self) -> AsyncIterator[Any]:
         if self._token:
             logger.info("%s: sending the OAuth token from %s", self.name, TOKEN_ENV)
-        if self.mode == "incremental":
-            self.from_time = await self.incremental_from_time()
+        watermark = await self.load_watermark()
+        if watermark is not None:
+            margin = self.settings.getint("FREELANCER_FROM_TIME_MARGIN", FROM_TIME_MARGIN)
+            self.from_time = int(watermark.timestamp()) - margin
+            logger.info("%s: incremental mode: projects submitted since %s less %d s (from_time=%d)",
+                        self.name, iso_utc(watermark), margin, self.from_time)
         request = self.page_request(0)
         if request is not None:
             yield request
-
-    async def incremental_from_time(self) -> int | None:
-        """from_time for an incremental run: the newest stored posting's time. Without a
-        database to ask, a warning and a full crawl (never a silent empty run)."""
-        dsn = configured_database_url(self.settings)
-        if not dsn:
-            logger.warning("%s: incremental mode needs DATABASE_URL to find the newest stored posting; "
-                           "running a full crawl", self.name)
-            return None
-        try:
-            newest = await newest_posted_at(dsn, timeout=self.settings.getfloat("DB_CONNECT_TIMEOUT", 10.0))
-        except Exception as error:  # any failure to read means: we do not know, so crawl everything
-            reason = mask_secrets(f"{type(error).__name__}: {error}", dsn)
-            logger.warning("%s: incremental mode could not read the newest posting from %s (%s); running a full crawl",
-                           self.name, mask_dsn(dsn), reason)
-            return None
-        if newest is None:
-            logger.info("%s: incremental mode: no stored freelancer posting yet; running a full crawl", self.name)
-            return None
-        from_time = int(newest.timestamp())
-        logger.info("%s: incremental mode: projects submitted since %s (from_time=%d)", self.name, iso_utc(newest), from_time)
-        return from_time
 
     def page_request(self, offset: int) -> Request | None:
         headers = {"Accept": "application/json"}
@@ -139,13 +129,21 @@ class FreelancerSpider(PlatformSpider):
         path = projects_path(offset, limit=self.page_size, from_time=self.from_time, query=self.query)
         return self.listing_request(path, self.parse_projects, headers=headers, meta=meta)
 
-    def parse_projects(self, response: Response) -> Any:
+    async def parse_projects(self, response: Response) -> AsyncIterator[Any]:
         if not isinstance(response, TextResponse):
             raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
         page = parser.parse_projects(response, self.received_at(response))
         self.listing_recognised(response, len(page.items))
-        yield from page.items
+        # Incremental: projects already stored are not yielded again (the full run revisits them).
+        new, _ = await self.new_ids([item["external_id"] for item in page.items])
+        fresh = set(new)
+        for item in page.items:
+            if item["external_id"] in fresh:
+                yield item
         offset = int(response.meta.get("offset", 0))
+        if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
+            self.stopped_at_offset = offset
+            return
         next_offset = offset + self.page_size
         more = page.returned > 0 and (
             next_offset < page.total_count if page.total_count is not None else page.returned >= self.page_size
@@ -154,3 +152,17 @@ class FreelancerSpider(PlatformSpider):
             request = self.page_request(next_offset)
             if request is not None:
                 yield request
+
+    def closed(self, reason: str) -> None:
+        if self.mode != "incremental":
+            return
+        stats = self.crawler.stats
+        if self.from_time is None:
+            how = "no watermark: everything was read, as in a full run"
+        elif self.stopped_at_offset is not None:
+            how = f"from_time={self.from_time}; stopped at offset {self.stopped_at_offset}, older than the watermark"
+        else:
+            how = f"from_time={self.from_time}; read to the end of the answer"
+        logger.info("%s: incremental run: %d listing pages read, %d stored projects skipped (not yielded again); %s",
+                    self.name, self.listing_pages_requested,
+                    stats.get_value("outsourcing/incremental/skipped_stored", 0), how)

@@ -8,6 +8,13 @@ With `-a browser=1` every list page is the public board page loaded in headless 
 (scrapy-playwright); the JSON the page itself fetches from the list API is captured and read
 by the same parser function as the plain path. Detail calls stay plain HTTP requests in both
 paths: they are the same public API calls the page makes when a posting is opened.
+
+`-a mode=incremental`: the API gives no posting time, so there is no watermark to compare with.
+The list (sorted by CREATED_AT, newest first) is read down to the first page that holds a
+request stored by an earlier complete run that finished cleanly (such a run left everything
+listed below it stored; a request stored by a killed run does not count, since that run may
+have stored out of order); requests already stored get no detail call and are not yielded
+again: the daily full run revisits them.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from outsourcing.platforms.base import PlatformSpider
+from outsourcing.platforms.base import CONTRACT_ARGUMENTS, PlatformSpider
 from outsourcing.platforms.kmong import parser
 
 if TYPE_CHECKING:
@@ -115,6 +122,7 @@ class KmongSpider(PlatformSpider):
             raise ValueError(f"category must be Kmong category ids (e.g. 6 or 6,7), not {category!r}")
         self.browser = _flag("browser", browser)
         self.details_requested = 0
+        self.stopped_at_page: int | None = None  # incremental: the page that reached covered requests
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "KmongSpider":
@@ -126,11 +134,16 @@ class KmongSpider(PlatformSpider):
         scheme = urlsplit(spider.fetch_url("/")).scheme
         handlers = {scheme: PLAYWRIGHT_HANDLER} if spider.browser else {}
         crawler.settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
+        # browser says how list pages are fetched, not which: it does not scope incremental runs.
+        filters = {k: str(v) for k, v in kwargs.items() if k not in CONTRACT_ARGUMENTS and k != "browser"}
+        spider.watermark_scope = "&".join(f"{k}={filters[k]}" for k in sorted(filters))
         return spider
 
     # --- listing -----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        # Recorded in crawl_runs.stats: an incremental run counts only runs of its own scope.
+        self.crawler.stats.set_value("outsourcing/watermark_scope", self.watermark_scope)
         if self.browser:
             from twisted.internet import reactor
 
@@ -166,30 +179,50 @@ class KmongSpider(PlatformSpider):
             cb_kwargs={"capture": capture},
         )
 
-    def parse_list(self, response: Response) -> Iterator[Any]:
-        yield from self.follow_list(response, parser.parse_list(response))
+    async def parse_list(self, response: Response) -> AsyncIterator[Any]:
+        async for result in self.follow_list(response, parser.parse_list(response)):
+            yield result
 
-    def parse_board(self, response: Response, capture: BoardCapture) -> Iterator[Any]:
-        yield from self.follow_list(response, parser.parse_board_capture(response, capture.captured))
+    async def parse_board(self, response: Response, capture: BoardCapture) -> AsyncIterator[Any]:
+        async for result in self.follow_list(response, parser.parse_board_capture(response, capture.captured)):
+            yield result
 
-    def follow_list(self, response: Response, page: parser.ListPage) -> Iterator[Any]:
+    async def follow_list(self, response: Response, page: parser.ListPage) -> AsyncIterator[Any]:
         self.listing_recognised(response, len(page.entries))
+        entries = []
         for entry in page.entries:
             if parser.is_confidential(entry):
                 self.skip_confidential(entry["id"])
+                continue
+            entries.append(entry)
+        # Incremental: stored requests get no detail call and no item (the full run revisits them).
+        new, covered = await self.new_ids([str(entry["id"]) for entry in entries])
+        fresh = set(new)
+        for entry in entries:
+            if str(entry["id"]) not in fresh:
                 continue
             if self.items_limit_reached():
                 return
             self.details_requested += 1
             yield self.detail_request(parser.detail_path(entry["id"]), self.parse_detail, cb_kwargs={"entry": entry})
+        if covered:
+            # Newest first, and a clean complete run stored everything listed below this request.
+            self.stopped_at_page = page.page
+            self.crawler.stats.set_value("outsourcing/incremental/stopped_at_watermark", 1)
+            self.crawler.stats.set_value("outsourcing/incremental/stopped_at_page", page.page)
+            return
         if page.has_next and not self.items_limit_reached():
             request = self.list_request(page.page + 1)
             if request is not None:
                 yield request
 
     def items_limit_reached(self) -> bool:
-        # One detail call per posting: at max_items, no further details or list pages.
-        return self.max_items is not None and self.details_requested >= self.max_items
+        # One detail call per posting: at max_items, no further details or list pages. Asked
+        # only where it would stop one: the run is then cut short (crawl_runs.stats says so).
+        reached = self.max_items is not None and self.details_requested >= self.max_items
+        if reached:
+            self.crawler.stats.set_value("outsourcing/truncated/max_items", 1)
+        return reached
 
     # --- details -----------------------------------------------------------------------------
 
@@ -203,6 +236,17 @@ class KmongSpider(PlatformSpider):
     def skip_confidential(self, request_id: Any) -> None:
         self.crawler.stats.inc_value(CONFIDENTIAL_STAT)
         logger.info("%s: request %s is confidential (matching only); not stored", self.name, request_id)
+
+    def closed(self, reason: str) -> None:
+        if self.mode != "incremental":
+            return
+        if self.stopped_at_page is not None:
+            how = f"stopped after list page {self.stopped_at_page}, which holds requests an earlier complete run stored"
+        else:
+            how = "reached no request stored by an earlier complete run (the list ended, or max_pages/max_items)"
+        logger.info("%s: incremental run: %d list pages read, %d detail calls, %d stored requests skipped "
+                    "(no detail call, not yielded again); %s", self.name, self.listing_pages_requested,
+                    self.details_requested, self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0), how)
 
 
 def _flag(name: str, value: str | bool) -> bool:

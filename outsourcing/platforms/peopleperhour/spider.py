@@ -5,10 +5,15 @@
 `/freelance-jobs` (or `/freelance-jobs/<category>`), then `?page=2`, `?page=3`, ... up to the
 state's `total-pages` (or, when the state does not say, until a page lists nothing), bounded by
 max_pages. The listing state holds every field we store, so no detail pages are read.
+
+`-a mode=incremental` reads the listing (newest first) down to the first page whose projects
+were all posted before the watermark (the newest posting of the last clean run) and does not
+yield projects already stored again: the daily full run revisits them.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, AsyncIterator
 from urllib.parse import quote, urlencode
 
@@ -17,6 +22,8 @@ from scrapy.http import Response, TextResponse
 
 from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
 from outsourcing.platforms.peopleperhour import parser
+
+logger = logging.getLogger(__name__)
 
 
 def listing_path(page: int, *, category: str | None = None, query: str | None = None) -> str:
@@ -36,8 +43,10 @@ class PeoplePerHourSpider(PlatformSpider):
         super().__init__(*args, **kwargs)
         self.category = category.strip() or None
         self.query = query.strip() or None
+        self.stopped_at_page: int | None = None  # incremental: the listing page older than the watermark
 
     async def start(self) -> AsyncIterator[Any]:
+        await self.load_watermark()
         request = self.page_request(1)
         if request is not None:
             yield request
@@ -46,15 +55,37 @@ class PeoplePerHourSpider(PlatformSpider):
         path = listing_path(page, category=self.category, query=self.query)
         return self.listing_request(path, self.parse_listing, meta={"page": page})
 
-    def parse_listing(self, response: Response) -> Any:
+    async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         if not isinstance(response, TextResponse):
             raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
         page = parser.parse_listing(response, self.received_at(response))
         self.listing_recognised(response, len(page.items))
-        yield from page.items
+        # Incremental: projects already stored are not yielded again (the full run revisits them).
+        new, _ = await self.new_ids([item["external_id"] for item in page.items])
+        fresh = set(new)
+        for item in page.items:
+            if item["external_id"] in fresh:
+                yield item
         number = int(response.meta.get("page", 1))
+        if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
+            self.stopped_at_page = number
+            return
         more = number < page.total_pages if page.total_pages is not None else bool(page.items)
         if more:
             request = self.page_request(number + 1)
             if request is not None:
                 yield request
+
+    def closed(self, reason: str) -> None:
+        if self.mode != "incremental":
+            return
+        watermark = getattr(self, "watermark", None)
+        if watermark is None:
+            how = "no watermark: the listing was read as in a full run"
+        elif self.stopped_at_page is not None:
+            how = f"stopped after page {self.stopped_at_page}, older than the watermark {watermark.isoformat()}"
+        else:
+            how = f"did not reach the watermark {watermark.isoformat()} (the listing ended, or max_pages)"
+        logger.info("%s: incremental run: %d listing pages read, %d stored projects skipped (not yielded again); %s",
+                    self.name, self.listing_pages_requested,
+                    self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0), how)
