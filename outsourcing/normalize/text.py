@@ -161,6 +161,17 @@ def contains_pii(text: str) -> bool:
     return bool(EMAIL_RE.search(text) or PHONE_RE.search(text))
 
 
+def scrubbed(text: str | None) -> str | None:
+    """`scrub_pii` for an optional field: None and "" stay as they are."""
+    return scrub_pii(text) if text else text
+
+
+def client_name(name: str | None) -> str | None:
+    """A client's display name, or None: a "name" that is (or holds) an e-mail address or phone
+    number is contact data, not a name to keep, and masking it would leave no name either."""
+    return name if name and not contains_pii(name) else None
+
+
 def scrub_pii_deep(value: Any) -> Any:
     """`scrub_pii` applied to every string in a JSON-like structure (keys kept)."""
     if isinstance(value, str):

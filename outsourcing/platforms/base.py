@@ -1,6 +1,7 @@
 """What every platform spider shares: the contract's arguments, origin rewriting for offline
-mirrors, request helpers that count listing pages and report failures, and the exception a
-parser raises for a page it does not recognise.
+mirrors, request helpers that count listing and detail pages and report failures, the
+incremental-mode bookkeeping (watermark scope, stored postings, where paging stopped, the
+closing summary), and the exception a parser raises for a page it does not recognise.
 
 A platform package holds `spider.py` (requests, pagination, politeness: a `PlatformSpider`)
 and `parser.py` (pure functions from a response to items); the spider never extracts fields.
@@ -10,13 +11,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Literal, Sequence, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from outsourcing.items import PostingItem
 from outsourcing.normalize.dates import now_utc
 from outsourcing.outcome import LISTING_OK, LISTING_TRIED
 
@@ -25,6 +28,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_PAGES = 50
 #: Arguments every spider takes (the contract's); any other argument is a platform filter.
 CONTRACT_ARGUMENTS = frozenset({"base_url", "max_pages", "max_items", "mode"})
+
+Entry = TypeVar("Entry")
 
 
 class PageNotRecognised(Exception):
@@ -53,6 +58,19 @@ class PlatformSpider(scrapy.Spider):
 
     #: The platform's real main origin, e.g. "https://remoteok.com". Item URLs use it.
     origin: ClassVar[str] = ""
+    #: Filter-like arguments that say how the spider reads (a browser, a page size), not which
+    #: postings: they do not scope the watermark, so such a run shares it with the plain one.
+    UNSCOPED_ARGUMENTS: ClassVar[frozenset[str]] = frozenset()
+    #: How an incremental run knows where to stop paging: "watermark" when listings give posting
+    #: times (`older_than_watermark`); "stored" when they do not, at the first page listing a
+    #: posting that a clean complete run stored (`new_ids`).
+    INCREMENTAL_STOP: ClassVar[Literal["watermark", "stored"]] = "watermark"
+    #: True for spiders that request a detail page (or API answer) per posting: the incremental
+    #: summary counts those requests.
+    READS_DETAILS: ClassVar[bool] = False
+    #: The platform's own words for its listing pages and postings, in the incremental summary.
+    LISTING_PAGES: ClassVar[str] = "listing pages"
+    POSTINGS: ClassVar[str] = "postings"
     #: Contract arguments every spider accepts.
     max_pages: int
     max_items: int | None
@@ -75,14 +93,26 @@ class PlatformSpider(scrapy.Spider):
             raise ValueError(f"mode must be 'full' or 'incremental', not {mode!r}")
         self.mode = mode
         self.listing_pages_requested = 0
+        self.details_requested = 0
+        self.watermark_scope = ""
+        self.watermark: datetime | None = None
+        #: Incremental: where paging stopped, and about how many listing pages were left unread.
+        self.paging_stopped: tuple[str, int | None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "PlatformSpider":
         spider = super().from_crawler(crawler, *args, **kwargs)
         # The spider's own filter arguments (category, query ...) scope its watermark.
-        filters = {k: str(v) for k, v in kwargs.items() if k not in CONTRACT_ARGUMENTS}
+        unscoped = CONTRACT_ARGUMENTS | cls.UNSCOPED_ARGUMENTS
+        filters = {k: str(v) for k, v in kwargs.items() if k not in unscoped}
         spider.watermark_scope = "&".join(f"{k}={filters[k]}" for k in sorted(filters))
+        # Recorded in crawl_runs.stats, where `new_ids` finds the earlier runs of the same scope.
+        # The stats collector is created after the spider: record it once the spider opens.
+        crawler.signals.connect(spider.record_watermark_scope, signal=signals.spider_opened)
         return spider
+
+    def record_watermark_scope(self) -> None:
+        self.crawler.stats.set_value("outsourcing/watermark_scope", self.watermark_scope)
 
     # --- URLs ------------------------------------------------------------------------------
 
@@ -121,8 +151,20 @@ class PlatformSpider(scrapy.Spider):
         return self._request(url, callback, meta=meta, **kwargs)
 
     def detail_request(self, url: str, callback: Callable[..., Any], **kwargs: Any) -> scrapy.Request:
+        """A detail page request (one per posting), counted for `items_limit_reached` and the
+        incremental summary."""
+        self.details_requested += 1
         meta = {"page_kind": "detail", **kwargs.pop("meta", {})}
         return self._request(url, callback, meta=meta, **kwargs)
+
+    def items_limit_reached(self) -> bool:
+        """For spiders that yield a posting per detail request: True once `max_items` detail
+        requests were made (no further details or listing pages then). Ask it only where it
+        would stop a request: the run is then recorded as cut short (crawl_runs.stats)."""
+        reached = self.max_items is not None and self.details_requested >= self.max_items
+        if reached:
+            self.crawler.stats.set_value("outsourcing/truncated/max_items", 1)
+        return reached
 
     def _request(self, url: str, callback: Callable[..., Any], **kwargs: Any) -> scrapy.Request:
         cls = kwargs.pop("request_class", scrapy.Request)
@@ -149,7 +191,7 @@ class PlatformSpider(scrapy.Spider):
         if store is None or store.pool is None:
             logger.warning("%s: incremental mode without a reachable database: reading everything", self.name)
             return None
-        self.watermark = await store.watermark(self.name, getattr(self, "watermark_scope", ""))
+        self.watermark = await store.watermark(self.name, self.watermark_scope)
         logger.info("%s: incremental run: postings newer than %s", self.name,
                     self.watermark.isoformat() if self.watermark else "(first run: everything)")
         return self.watermark
@@ -157,7 +199,7 @@ class PlatformSpider(scrapy.Spider):
     def older_than_watermark(self, posted_at: list[str | None]) -> bool:
         """True when a listing page (newest first) holds only postings older than the watermark:
         an incremental run stops paging there. Undated postings never stop it."""
-        watermark = getattr(self, "watermark", None)
+        watermark = self.watermark
         dated = [datetime.fromisoformat(value) for value in posted_at if value]
         if watermark is None or not dated or len(dated) < len(posted_at):
             return False
@@ -167,12 +209,66 @@ class PlatformSpider(scrapy.Spider):
             return True
         return False
 
-    async def stored_ids(self, ids: list[str]) -> set[str]:
-        """Postings of `ids` already stored (incremental runs skip their detail pages)."""
-        from outsourcing.pipelines.common import store_if_enabled
+    def stop_paging(self, where: str, pages_not_read: int | None = None, *, page: int | None = None) -> None:
+        """An incremental run reads no listing page after `where` ("list page 3", a URL): it
+        reached postings older than the watermark, or (INCREMENTAL_STOP "stored") postings a
+        clean complete run stored. Recorded for the summary and in the stats: the run reached
+        what earlier runs covered (so a run cut short later still advances the watermark and
+        counts as covering), the page number where there is one, and `pages_not_read` where the
+        listing says about how long it is."""
+        self.paging_stopped = (where, pages_not_read)
+        stats = self.crawler.stats
+        stats.set_value("outsourcing/incremental/stopped_at_watermark", 1)
+        if page is not None:
+            stats.set_value("outsourcing/incremental/stopped_at_page", page)
+        if pages_not_read is not None:
+            stats.set_value("outsourcing/incremental/pages_not_read", pages_not_read)
 
-        store = store_if_enabled(self.crawler)
-        return await store.stored_ids(self.name, ids) if store is not None else set()
+    def closed(self, reason: str) -> None:
+        """At the end of an incremental run, one log line: what it read, what it skipped, and
+        where it stopped paging or why it did not (Scrapy calls it on spider_closed)."""
+        if self.mode != "incremental":
+            return
+        skipped = self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0)
+        if self.READS_DETAILS:
+            details, effect = f"{self.details_requested} detail requests, ", "no detail request, not yielded again"
+        else:
+            details, effect = "", "not yielded again"
+        logger.info("%s: incremental run: %d %s read, %s%d stored %s skipped (%s); %s", self.name,
+                    self.listing_pages_requested, self.LISTING_PAGES, details, skipped, self.POSTINGS, effect,
+                    self._paging_summary())
+
+    def _paging_summary(self) -> str:
+        watermark = self.watermark.isoformat() if self.watermark is not None else None
+        if self.paging_stopped is not None:
+            where, pages_not_read = self.paging_stopped
+            if self.INCREMENTAL_STOP == "stored":
+                text = f"stopped after {where}, which lists {self.POSTINGS} an earlier complete run stored"
+            else:
+                text = f"stopped after {where}, older than the watermark {watermark}"
+            if pages_not_read is not None:
+                text += f"; about {pages_not_read} {self.LISTING_PAGES} not read"
+            return text
+        if self.INCREMENTAL_STOP == "stored":
+            return f"reached no {self.POSTINGS} stored by an earlier complete run (the listing ended, or max_pages/max_items)"
+        if watermark is None:
+            return "no watermark: everything was read, as in a full run"
+        return f"did not reach the watermark {watermark} (the listing ended, or max_pages/max_items)"
+
+    def detail_not_used(self, where: str, reason: str, detail: str, restricted_reasons: frozenset[str], *,
+                        keeping: str) -> None:
+        """A detail page (or answer) that the platform withholds or that is not understood: a
+        warning and a stat, not a failed crawl, since the caller still yields the posting from
+        its listing entry (`keeping` names it). Only `restricted_reasons` (a login wall: the
+        site withholding it on purpose) are not errors; a layout change or a challenge is."""
+        stats = self.crawler.stats
+        if reason in restricted_reasons:
+            stats.inc_value(f"outsourcing/detail_restricted/{reason}")
+        else:
+            stats.inc_value(f"outsourcing/detail_unrecognised/{reason}")
+            stats.inc_value("outsourcing/errors")
+        logger.warning("%s: detail %s not used: %s%s; keeping the %s", self.name, where, reason,
+                       f" ({detail})" if detail else "", keeping)
 
     def request_failed(self, failure: Failure) -> None:
         """Errback: a page that could not be fetched, after retries. Logged with the URL and
@@ -215,29 +311,30 @@ class PlatformSpider(scrapy.Spider):
         from outsourcing.pipelines.common import store_if_enabled
 
         store = store_if_enabled(self.crawler)
-        if store is None or store.pool is None:
+        if store is None:
             return list(ids), False
         try:
-            rows = await store.pool.fetch(
-                """
-                WITH covering AS (
-                    SELECT max(id) AS id FROM crawl_runs
-                    WHERE spider = $1 AND exit_code = 0
-                      AND coalesce(stats->>'outsourcing/watermark_scope', '') = $3
-                      AND (stats ? 'outsourcing/incremental/stopped_at_watermark'
-                           OR NOT stats ?| array['outsourcing/truncated/max_pages', 'outsourcing/truncated/max_items']))
-                SELECT p.external_id, coalesce(p.first_run_id <= (SELECT id FROM covering), false) AS covered
-                FROM postings p WHERE p.platform = $1 AND p.external_id = ANY($2::text[])
-                """,
-                self.name, list(ids), getattr(self, "watermark_scope", ""),
-            )
+            stored = await store.stored_status(self.name, list(ids), self.watermark_scope)
         except Exception as error:  # noqa: BLE001 - reading more is the safe side
             logger.warning("%s: could not ask which postings are stored (%s); fetching them all", self.name, error)
             return list(ids), False
-        stored = {row["external_id"] for row in rows}
         if stored:
             self.crawler.stats.inc_value("outsourcing/incremental/skipped_stored", len(stored))
-        return [i for i in ids if i not in stored], any(row["covered"] for row in rows)
+        return [i for i in ids if i not in stored], any(stored.values())
+
+    async def new_entries(self, entries: Sequence[Entry], id_of: Callable[[Entry], str]) -> tuple[list[Entry], bool]:
+        """`new_ids` for a listing page's entries (cards, rows, items): those whose postings are
+        not stored yet, in their order, and whether the page reached covered postings."""
+        new, covered = await self.new_ids([id_of(entry) for entry in entries])
+        fresh = set(new)
+        return [entry for entry in entries if id_of(entry) in fresh], covered
+
+    async def listed_items(self, response: Response, items: Sequence[PostingItem]) -> list[PostingItem]:
+        """A listing page whose entries are whole items (no detail pages) was understood: the
+        items to yield. Incremental runs leave out the stored ones: the full run revisits them."""
+        self.listing_recognised(response, len(items))
+        new, _ = await self.new_entries(items, lambda item: item["external_id"])
+        return new
 
 
 def _failure_reason(failure: Failure) -> str:

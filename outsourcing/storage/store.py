@@ -442,10 +442,12 @@ class PostingStore:
             return None
         return await lifecycle.load_watermark(self.pool, platform, scope)
 
-    async def stored_ids(self, platform: str, ids: list[str]) -> set[str]:
+    async def stored_status(self, platform: str, ids: list[str], scope: str = "") -> dict[str, bool]:
+        """Which of `ids` are stored, each with whether a clean complete run of `scope` stored it
+        (`lifecycle.stored_status`); empty when the database is down."""
         if self.pool is None or not ids:
-            return set()
-        return await lifecycle.stored_ids(self.pool, platform, ids)
+            return {}
+        return await lifecycle.stored_status(self.pool, platform, ids, scope)
 
     async def _finish_run(self, reason: str, code: int, problems: list[str], stats: dict[str, Any]) -> None:
         assert self.pool is not None

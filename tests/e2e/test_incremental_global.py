@@ -194,7 +194,7 @@ def test_freelancer_incremental_stops_paging_at_a_page_older_than_the_watermark(
     assert result.stat("outsourcing/incremental/stopped_at_watermark") == 1
     assert result.stat("outsourcing/incremental/skipped_stored") == 5
     assert runs(database_url)[-1]["inserted"] == 4
-    assert "stopped at offset 6, older than the watermark" in result.log
+    assert "stopped after the page at offset 6, older than the watermark" in result.log
 
 
 def test_freelancer_killed_incremental_run_leaves_the_watermark_and_the_next_run_reads_everything(

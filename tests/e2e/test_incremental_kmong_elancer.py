@@ -135,8 +135,8 @@ def test_kmong_incremental_fetches_details_of_the_k_new_requests_only(mirror, cr
     assert result.stat("outsourcing/incremental/stopped_at_page") == 2
     assert [(r["mode"], r["exit_code"], r["scraped"], r["inserted"], r["unchanged"]) for r in runs(database_url)] == [
         ("full", 0, 9, 9, 0), ("incremental", 0, 4, 4, 0)]
-    assert ("kmong: incremental run: 2 list pages read, 4 detail calls, 2 stored requests skipped "
-            "(no detail call, not yielded again); stopped after list page 2") in result.log
+    assert ("kmong: incremental run: 2 list pages read, 4 detail requests, 2 stored requests skipped "
+            "(no detail request, not yielded again); stopped after list page 2") in result.log
 
 
 def test_kmong_requests_stored_by_a_killed_run_do_not_stop_the_next_run(mirror, crawl, database_url) -> None:
@@ -239,6 +239,6 @@ def test_elancer_incremental_reads_sitemaps_until_stored_projects_and_fetches_ne
     assert result.stat("outsourcing/incremental/skipped_stored") == 2
     assert [(r["mode"], r["exit_code"], r["scraped"], r["inserted"], r["unchanged"]) for r in runs(database_url)] == [
         ("full", 0, 9, 9, 0), ("incremental", 0, 4, 4, 0)]
-    assert ("elancer: incremental run: 3 sitemap files read, 4 project pages fetched, 2 stored projects skipped "
-            "(no request, not yielded again); stopped after https://www.elancer.co.kr/sitemap_project_2.xml") in result.log
+    assert ("elancer: incremental run: 3 sitemap files read, 4 detail requests, 2 stored projects skipped "
+            "(no detail request, not yielded again); stopped after https://www.elancer.co.kr/sitemap_project_2.xml") in result.log
     assert "3 sitemap files not read" in result.log

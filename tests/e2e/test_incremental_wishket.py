@@ -168,7 +168,8 @@ def test_incremental_reads_only_new_postings(mirror, crawl, database_url, k, pag
     assert result.stat("outsourcing/incremental/skipped_stored") == skipped
     assert result.stat("outsourcing/incremental/stopped_at_page") == pages[-1]
     assert result.stat("outsourcing/incremental/pages_not_read") == not_read
-    assert f"incremental run skipped {skipped} stored postings" in result.log
+    assert (f"wishket: incremental run: {len(pages)} list pages read, {k} detail requests, {skipped} stored postings "
+            f"skipped (no detail request, not yielded again); stopped after list page {pages[-1]}") in result.log
 
     assert count_postings(database_url) == N + k
     runs = query(database_url, "SELECT * FROM crawl_runs ORDER BY id")

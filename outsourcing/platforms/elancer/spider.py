@@ -17,7 +17,6 @@ rules (often the generation time, sometimes stale), not when the project was pos
 
 from __future__ import annotations
 
-import logging
 from typing import Any, AsyncIterator, Iterator
 
 import scrapy
@@ -27,30 +26,29 @@ from twisted.python.failure import Failure
 from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
 from outsourcing.platforms.elancer import parser
 
-logger = logging.getLogger(__name__)
-
 
 class ElancerSpider(PlatformSpider):
     name = "elancer"
     origin = parser.ORIGIN
     # One project page per posting: a slower pace than the listing-API platforms.
     custom_settings = {"DOWNLOAD_DELAY": 2.0}
+    # Sitemaps give no posting time (lastmod is not one): incremental runs stop at projects
+    # stored by a complete run.
+    INCREMENTAL_STOP = "stored"
+    READS_DETAILS = True
+    LISTING_PAGES = "sitemap files"
+    POSTINGS = "projects"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.projects_requested: set[str] = set()
         self.projects_listed: set[str] = set()  # every project id of the sitemaps read so far
         # Child sitemaps still to read, in the index's order. They are read one after the
         # other (not all scheduled at once): the newest come first, and with max_items the
         # newest postings must be the ones taken.
         self.pending_sitemaps: list[str] = []
         self.sitemaps_seen: set[str] = set()
-        self.stopped_after: str | None = None  # incremental: the sitemap that reached covered projects
-        self.sitemaps_not_read = 0
 
     async def start(self) -> AsyncIterator[Any]:
-        # Recorded in crawl_runs.stats: an incremental run counts only runs of its own scope.
-        self.crawler.stats.set_value("outsourcing/watermark_scope", self.watermark_scope)
         request = self.sitemap_request(parser.SITEMAP_PATH)
         if request is not None:
             yield request
@@ -72,24 +70,18 @@ class ElancerSpider(PlatformSpider):
         listed = [project for project in sitemap.projects if project.project_id not in self.projects_listed]
         self.projects_listed.update(project.project_id for project in listed)  # listed in two sitemaps: once
         # Incremental: stored projects get no request and no item (the full run revisits them).
-        new, covered = await self.new_ids([project.project_id for project in listed])
-        fresh = set(new)
-        for project in listed:
-            if project.project_id not in fresh:
-                continue
+        new, covered = await self.new_entries(listed, lambda project: project.project_id)
+        for project in new:
             if self.items_limit_reached():
                 break
-            self.projects_requested.add(project.project_id)
             yield self.detail_request(project.url, self.parse_project, cb_kwargs={"project_id": project.project_id})
         # An index's children go first, in its order (depth first: an index may list indexes).
         children = [url for url in sitemap.sitemaps if url not in self.sitemaps_seen]
         self.pending_sitemaps[:0] = children
         if covered:
             # Newest first, and a clean complete run stored everything listed below this project.
-            self.stopped_after = self.platform_url(response.url)
-            self.sitemaps_not_read = len(set(self.pending_sitemaps) - self.sitemaps_seen)
+            self.stop_paging(self.platform_url(response.url), len(set(self.pending_sitemaps) - self.sitemaps_seen))
             self.pending_sitemaps.clear()
-            self.crawler.stats.set_value("outsourcing/incremental/stopped_at_watermark", 1)
             return
         request = self.next_sitemap_request()
         if request is not None:
@@ -109,24 +101,5 @@ class ElancerSpider(PlatformSpider):
             return self.sitemap_request(url)  # None at max_pages
         return None
 
-    def items_limit_reached(self) -> bool:
-        # Asked only where it would stop a request: the run is then cut short (crawl_runs.stats).
-        reached = self.max_items is not None and len(self.projects_requested) >= self.max_items
-        if reached:
-            self.crawler.stats.set_value("outsourcing/truncated/max_items", 1)
-        return reached
-
     def parse_project(self, response: Response, project_id: str) -> Iterator[Any]:
         yield parser.parse_detail(response, self.received_at(response), project_id)
-
-    def closed(self, reason: str) -> None:
-        if self.mode != "incremental":
-            return
-        if self.stopped_after:
-            how = (f"stopped after {self.stopped_after}, which lists projects an earlier complete run stored; "
-                   f"{self.sitemaps_not_read} sitemap files not read")
-        else:
-            how = "reached no project stored by an earlier complete run (the sitemaps ended, or max_pages/max_items)"
-        logger.info("%s: incremental run: %d sitemap files read, %d project pages fetched, %d stored projects skipped "
-                    "(no request, not yielded again); %s", self.name, self.listing_pages_requested,
-                    len(self.projects_requested), self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0), how)

@@ -15,7 +15,6 @@ The body is `{"status": "success", "result": {"projects": [...], "total_count": 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,9 +24,11 @@ from scrapy.http import TextResponse
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import UTC, from_epoch, iso_utc
 from outsourcing.normalize.money import budget_from_amounts
-from outsourcing.normalize.text import clean_line, clean_skills, contains_pii, html_to_text, scrub_pii, scrub_pii_deep
+from outsourcing.normalize.text import (clean_line, clean_skills, client_name, html_to_text, scrub_pii, scrub_pii_deep,
+                                        scrubbed)
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.base import PageNotRecognised
+from outsourcing.platforms.pages import load_json
 
 PLATFORM = "freelancer"
 ORIGIN = "https://www.freelancer.com"
@@ -60,16 +61,7 @@ def parse_projects(response: TextResponse, scraped_at: str) -> ProjectsPage:
 
 def load_result(text: str) -> dict[str, Any]:
     """The envelope's `result`, checked: a dict with a list of project objects."""
-    stripped = text.lstrip()
-    if not stripped.startswith("{"):
-        reason = "challenge_page" if looks_like_challenge(text) else "not_json"
-        raise PageNotRecognised(reason, f"expected the API's JSON object, got {stripped[:80]!r}")
-    try:
-        envelope = json.loads(stripped)
-    except json.JSONDecodeError as error:
-        raise PageNotRecognised("invalid_json", str(error)) from None
-    if not isinstance(envelope, dict):
-        raise PageNotRecognised("unexpected_structure", "the JSON is not an object")
+    envelope = load_json(text, expect=dict, what="the API's JSON object")
     if envelope.get("status") == "error":
         code = envelope.get("error_code") or "unknown"
         raise PageNotRecognised("api_error", f"{code}: {str(envelope.get('message') or '')[:200]}")
@@ -104,14 +96,14 @@ def parse_project(project: dict[str, Any], users: dict[str, Any], scraped_at: st
         platform=PLATFORM,
         external_id=str(project["id"]),
         url=project_url(project),
-        title=_scrubbed(clean_line(project.get("title"))),
-        description=_scrubbed(description),
+        title=scrubbed(clean_line(project.get("title"))),
+        description=scrubbed(description),
         client=owner_name(users, project.get("owner_id")),
-        category=_scrubbed(clean_line(first_category.get("name"))),
+        category=scrubbed(clean_line(first_category.get("name"))),
         skills=[scrub_pii(skill) for skill in clean_skills(job.get("name") for job in jobs)],
         **budget.fields(),
         duration_days=None,  # see the module docstring: bidperiod and duration_enum are not lengths
-        location=_scrubbed(project_location(project.get("location"))),
+        location=scrubbed(project_location(project.get("location"))),
         remote=False if project.get("local") is True else None,  # "local" jobs are on-site; others do not say
         posted_at=from_epoch(project.get("time_submitted") or project.get("submitdate")),
         deadline_at=bidding_deadline(project),
@@ -139,8 +131,8 @@ def owner_name(users: dict[str, Any], owner_id: Any) -> str | None:
     if not isinstance(user, dict):
         return None
     for key in ("display_name", "username"):
-        name = clean_line(user.get(key))
-        if name and not contains_pii(name):
+        name = client_name(clean_line(user.get(key)))
+        if name:
             return name
     return None
 
@@ -188,7 +180,3 @@ def _count(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return value if isinstance(value, int) and value >= 0 else None
-
-
-def _scrubbed(text: str | None) -> str | None:
-    return scrub_pii(text) if text else text

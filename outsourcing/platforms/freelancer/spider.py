@@ -40,12 +40,12 @@ from typing import Any, AsyncIterator
 from urllib.parse import urlencode
 
 from scrapy import Request
-from scrapy.crawler import Crawler
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
 from outsourcing.normalize.dates import iso_utc
-from outsourcing.platforms.base import CONTRACT_ARGUMENTS, PageNotRecognised, PlatformSpider
+from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.freelancer import parser
+from outsourcing.platforms.pages import require_text
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,9 @@ class FreelancerSpider(PlatformSpider):
     origin = parser.ORIGIN
     # Freelancer publishes no rate limit but answers 429 when pushed: one request every 2 s.
     custom_settings = {"DOWNLOAD_DELAY": 2.0}
+    # page_size says how the API is read, not what: it does not scope the watermark.
+    UNSCOPED_ARGUMENTS = frozenset({"page_size"})
+    POSTINGS = "projects"
 
     def __init__(self, *args: Any, query: str = "", page_size: int | str = PAGE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,17 +98,8 @@ class FreelancerSpider(PlatformSpider):
         if not 1 <= self.page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {PAGE_SIZE}, not {self.page_size}")
         self.from_time: int | None = None
-        self.stopped_at_offset: int | None = None  # incremental: the page older than the watermark
         # Read once; the value itself is never logged or stored on the spider's repr.
         self._token = os.environ.get(TOKEN_ENV, "").strip() or None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "FreelancerSpider":
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        # page_size says how the API is read, not what: it does not scope the watermark.
-        filters = {k: str(v) for k, v in kwargs.items() if k not in CONTRACT_ARGUMENTS and k != "page_size"}
-        spider.watermark_scope = "&".join(f"{k}={filters[k]}" for k in sorted(filters))
-        return spider
 
     async def start(self) -> AsyncIterator[Any]:
         if self._token:
@@ -130,19 +124,12 @@ class FreelancerSpider(PlatformSpider):
         return self.listing_request(path, self.parse_projects, headers=headers, meta=meta)
 
     async def parse_projects(self, response: Response) -> AsyncIterator[Any]:
-        if not isinstance(response, TextResponse):
-            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
-        page = parser.parse_projects(response, self.received_at(response))
-        self.listing_recognised(response, len(page.items))
-        # Incremental: projects already stored are not yielded again (the full run revisits them).
-        new, _ = await self.new_ids([item["external_id"] for item in page.items])
-        fresh = set(new)
-        for item in page.items:
-            if item["external_id"] in fresh:
-                yield item
+        page = parser.parse_projects(require_text(response), self.received_at(response))
+        for item in await self.listed_items(response, page.items):
+            yield item
         offset = int(response.meta.get("offset", 0))
         if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
-            self.stopped_at_offset = offset
+            self.stop_paging(f"the page at offset {offset}")
             return
         next_offset = offset + self.page_size
         more = page.returned > 0 and (
@@ -152,17 +139,3 @@ class FreelancerSpider(PlatformSpider):
             request = self.page_request(next_offset)
             if request is not None:
                 yield request
-
-    def closed(self, reason: str) -> None:
-        if self.mode != "incremental":
-            return
-        stats = self.crawler.stats
-        if self.from_time is None:
-            how = "no watermark: everything was read, as in a full run"
-        elif self.stopped_at_offset is not None:
-            how = f"from_time={self.from_time}; stopped at offset {self.stopped_at_offset}, older than the watermark"
-        else:
-            how = f"from_time={self.from_time}; read to the end of the answer"
-        logger.info("%s: incremental run: %d listing pages read, %d stored projects skipped (not yielded again); %s",
-                    self.name, self.listing_pages_requested,
-                    stats.get_value("outsourcing/incremental/skipped_stored", 0), how)

@@ -18,7 +18,6 @@ addresses and phone numbers scrubbed from every string (descriptions included).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -29,7 +28,8 @@ from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import KST, from_epoch, parse_instant
 from outsourcing.normalize.money import MANWON, UNKNOWN, Budget, budget_from_amounts, detect_budget_type, number, parse_krw
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii_deep
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.base import PageNotRecognised
+from outsourcing.platforms.pages import load_json, refuse_error_status
 
 PLATFORM = "freemoa"
 ORIGIN = "https://www.freemoa.net"
@@ -91,8 +91,8 @@ class Detail:
 def parse_list(response: TextResponse) -> ListPage:
     """The rows of one list answer (sanitized). Raises PageNotRecognised for HTML (a block or
     challenge page), an API error (login wall) or JSON without DATA.PROJECT.LIST."""
-    refused(response)
-    data = load_json(response.text)
+    refuse_error_status(response)
+    data = load_json(response.text, expect=dict, what="the API's JSON")
     error_no, message = api_error(data)
     if error_no not in (None, 0):
         reason = "login_wall" if _is_login(message) or error_no == -1 else "api_error"
@@ -125,7 +125,7 @@ def parse_detail(response: TextResponse) -> Detail:
     """DATA.VIEW / DATA.META of a project (sanitized). Raises PageNotRecognised with reason
     `login_required` or `restricted` when the API withholds the project, and `not_json`,
     `challenge_page`, `detail_error` or `unexpected_structure` for anything else."""
-    data = load_json(response.text)
+    data = load_json(response.text, expect=dict, what="the API's JSON")
     error_no, message = api_error(data)
     payload = data.get("DATA") if isinstance(data.get("DATA"), dict) else {}
     view = payload.get("VIEW")
@@ -139,29 +139,6 @@ def parse_detail(response: TextResponse) -> Detail:
     if error_no not in (None, 0):
         raise PageNotRecognised("detail_error", f"ERROR.NO={error_no}: {_one_line(message)!r}")
     raise PageNotRecognised("unexpected_structure", "no DATA.VIEW")
-
-
-def refused(response: TextResponse) -> None:
-    """A list answer with an error status (the spider lets 403 through because block and
-    challenge pages come with it): named by what it is rather than by its status alone."""
-    if response.status >= 400:
-        reason = "challenge_page" if looks_like_challenge(response.text) else f"http_{response.status}"
-        raise PageNotRecognised(reason, f"HTTP {response.status}")
-
-
-def load_json(text: str) -> dict[str, Any]:
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if not stripped.startswith("{"):
-        # The API answers HTML when it blocks a client (or a challenge sits in front of it).
-        reason = "challenge_page" if looks_like_challenge(text) else "not_json"
-        raise PageNotRecognised(reason, f"expected the API's JSON, got {stripped[:80]!r}")
-    try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as error:
-        raise PageNotRecognised("invalid_json", str(error)) from None
-    if not isinstance(data, dict):
-        raise PageNotRecognised("unexpected_structure", f"a JSON {type(data).__name__}, not an object")
-    return data
 
 
 def api_error(data: Mapping[str, Any]) -> tuple[int | None, str | None]:

@@ -19,18 +19,16 @@ revisits them.
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any, AsyncIterator
 
 import scrapy
-from scrapy.http import FormRequest, Response, TextResponse
+from scrapy.http import FormRequest, Response
 from twisted.python.failure import Failure
 
 from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
 from outsourcing.platforms.freemoa import parser
-
-logger = logging.getLogger(__name__)
+from outsourcing.platforms.pages import require_text
 
 # Block and challenge pages come with 403: the parser names them (challenge_page) instead of a
 # bare http_403. Other errors go to the errback as usual.
@@ -45,6 +43,9 @@ class FreemoaSpider(PlatformSpider):
     origin = parser.ORIGIN
     # Freemoa is known to refuse clients it considers servers; keep the rate low.
     custom_settings = {"DOWNLOAD_DELAY": 3.0}
+    READS_DETAILS = True
+    LISTING_PAGES = "list pages"
+    POSTINGS = "projects"
 
     def __init__(self, *args: Any, query: str = "", work_type: str = "", details: str | bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,8 +55,6 @@ class FreemoaSpider(PlatformSpider):
         self.work_type = work_type
         self.read_details = str(details).strip().lower() not in ("false", "0", "no", "off")
         self.seen_ids: set[str] = set()
-        self.incremental_skipped = 0
-        self.incremental_stop: tuple[int, int] | None = None  # (page, pages not read)
 
     def xhr_headers(self) -> dict[str, str]:
         # What the board's own script sends; the Referer is the board page the cookie came from.
@@ -93,9 +92,7 @@ class FreemoaSpider(PlatformSpider):
         )
 
     async def parse_list(self, response: Response, page: int) -> AsyncIterator[Any]:
-        if not isinstance(response, TextResponse):
-            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
-        listing = parser.parse_list(response)
+        listing = parser.parse_list(require_text(response))
         self.listing_recognised(response, len(listing.rows))
         listed_at = self.received_at(response)
         new: list[dict[str, Any]] = []
@@ -105,7 +102,9 @@ class FreemoaSpider(PlatformSpider):
                 continue  # moved to the next page while we paged
             self.seen_ids.add(project_id)
             new.append(row)
-        for row in await self.not_stored(new):
+        # Incremental: stored projects get no detail request and no item (the full run revisits them).
+        fresh, _ = await self.new_entries(new, lambda row: str(row["proj_idx"]))
+        for row in fresh:
             project_id = str(row["proj_idx"])
             if not self.read_details:
                 yield parser.build_item(row, None, listed_at, detail_status="not_requested")
@@ -124,7 +123,8 @@ class FreemoaSpider(PlatformSpider):
             # killed run never moved the watermark). This page's new projects were yielded above.
             current = listing.current_page or page
             total = math.ceil(listing.total_rows / parser.PAGE_SIZE) if listing.total_rows else current
-            self.incremental_stopped(current, min(max(0, total - current), self.max_pages - self.listing_pages_requested))
+            not_read = min(max(0, total - current), self.max_pages - self.listing_pages_requested)
+            self.stop_paging(f"list page {current}", not_read, page=current)
             return
         following = parser.next_page(listing)
         if following is not None:
@@ -132,49 +132,13 @@ class FreemoaSpider(PlatformSpider):
             if request is not None:
                 yield request
 
-    # --- incremental runs ----------------------------------------------------------------------
-
-    async def not_stored(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """In incremental mode, the rows whose projects are not stored yet (the others get no
-        detail request and no item); in a full run, all of them."""
-        if self.mode != "incremental" or not rows:
-            return rows
-        try:
-            stored = await self.stored_ids([str(row["proj_idx"]) for row in rows])
-        except Exception as error:  # noqa: BLE001 - reading more is the safe side
-            logger.warning("%s: could not ask which projects are stored (%s); fetching them all", self.name, error)
-            stored = set()
-        if stored:
-            self.incremental_skipped += len(stored)
-            self.crawler.stats.inc_value("outsourcing/incremental/skipped_stored", len(stored))
-        return [row for row in rows if str(row["proj_idx"]) not in stored]
-
-    def incremental_stopped(self, page: int, pages_not_read: int) -> None:
-        self.incremental_stop = (page, pages_not_read)
-        self.crawler.stats.set_value("outsourcing/incremental/stopped_at_page", page)
-        self.crawler.stats.set_value("outsourcing/incremental/pages_not_read", pages_not_read)
-
-    def closed(self, reason: str) -> None:
-        if self.mode != "incremental":
-            return
-        watermark = getattr(self, "watermark", None)
-        if watermark is None:
-            stop = "no watermark to stop at: the list was read as in a full run"
-        elif self.incremental_stop:
-            stop = (f"stopped after list page {self.incremental_stop[0]} (older than the watermark "
-                    f"{watermark.isoformat()}); about {self.incremental_stop[1]} list pages not read")
-        else:
-            stop = f"did not reach the watermark {watermark.isoformat()} (the list ended, or max_pages/max_items)"
-        logger.info("%s: incremental run skipped %d stored projects (no detail request, no item); %s",
-                    self.name, self.incremental_skipped, stop)
-
     def parse_detail(self, response: Response, row: dict[str, Any], listed_at: str) -> Any:
         try:
-            if not isinstance(response, TextResponse):
-                raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
-            detail = parser.parse_detail(response)
+            detail = parser.parse_detail(require_text(response))
         except PageNotRecognised as error:
-            self.detail_not_read(row, error.reason, error.detail)
+            # The detail URL is the same for every project (POST pno=…): name the project.
+            self.detail_not_used(f"of project {row.get('proj_idx')}", error.reason, error.detail, ACCESS_REASONS,
+                                 keeping="list row")
             yield parser.build_item(row, None, listed_at, detail_status=error.reason)
             return
         yield parser.build_item(row, detail, self.received_at(response))
@@ -185,14 +149,3 @@ class FreemoaSpider(PlatformSpider):
         self.request_failed(failure)
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
         yield parser.build_item(kwargs["row"], None, kwargs["listed_at"], detail_status="fetch_failed")
-
-    def detail_not_read(self, row: dict[str, Any], reason: str, detail: str) -> None:
-        stats = self.crawler.stats
-        if reason in ACCESS_REASONS:
-            stats.inc_value(f"outsourcing/detail_restricted/{reason}")
-        else:
-            stats.inc_value(f"outsourcing/detail_unrecognised/{reason}")
-            stats.inc_value("outsourcing/errors")
-        # The detail URL is the same for every project (POST pno=…): name the project too.
-        logger.warning("%s: detail of project %s not used: %s%s; keeping the list row",
-                       self.name, row.get("proj_idx"), reason, f" ({detail})" if detail else "")

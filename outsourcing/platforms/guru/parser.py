@@ -31,8 +31,8 @@ from scrapy.http import TextResponse
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import parse_instant, resolve_relative
 from outsourcing.normalize.money import parse_money
-from outsourcing.normalize.text import (clean_line, clean_skills, contains_pii, html_to_text, scrub_pii,
-                                        scrub_pii_deep)
+from outsourcing.normalize.text import (clean_line, clean_skills, client_name, html_to_text, scrub_pii,
+                                        scrub_pii_deep, scrubbed)
 from outsourcing.normalize.urls import canonical_url
 from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
 
@@ -94,15 +94,15 @@ def parse_card(card: Selector, scraped_at: str) -> PostingItem:
         platform=PLATFORM,
         external_id=gid,
         url=url,
-        title=_scrubbed(_text(link)),
-        description=_scrubbed(description),
-        client=client if client and not contains_pii(client) else None,
-        category=_scrubbed(_text(card.css('a[href*="/d/jobs/c/"]'))),
+        title=scrubbed(_text(link)),
+        description=scrubbed(description),
+        client=client_name(client),
+        category=scrubbed(_text(card.css('a[href*="/d/jobs/c/"]'))),
         skills=[scrub_pii(skill) for skill in clean_skills(
             _text(chip) for chip in card.css(".skillsList__skill, .skillsList__skill--hasHover"))],
         **budget.fields(),
         duration_days=None,
-        location=_scrubbed(_text(card.css(".freelancerAvatar__subText strong"))),
+        location=scrubbed(_text(card.css(".freelancerAvatar__subText strong"))),
         remote=None,  # a card does not say where the work is done
         posted_at=guru_time(posted.group(0), scraped_at) if posted else None,
         deadline_at=guru_time(deadline_text, scraped_at),
@@ -157,7 +157,3 @@ def _text(nodes: SelectorList[Selector] | Selector) -> str | None:
             return None
         nodes = nodes[0]
     return clean_line(" ".join(nodes.css("::text").getall()))
-
-
-def _scrubbed(text: str | None) -> str | None:
-    return scrub_pii(text) if text else text

@@ -14,16 +14,14 @@ postings already stored again: the daily full run revisits them.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, AsyncIterator
 from urllib.parse import quote
 
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
-from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.guru import parser
-
-logger = logging.getLogger(__name__)
+from outsourcing.platforms.pages import require_text
 
 
 def listing_path(*, category: str | None = None, skill: str | None = None, query: str | None = None) -> str:
@@ -50,7 +48,6 @@ class GuruSpider(PlatformSpider):
             raise ValueError(f"give at most one of category, skill, query (got {', '.join(given)})")
         self.start_path = listing_path(category=category.strip() or None, skill=skill.strip() or None,
                                        query=query.strip() or None)
-        self.stopped_at: str | None = None  # incremental: the listing page older than the watermark
 
     async def start(self) -> AsyncIterator[Any]:
         await self.load_watermark()
@@ -59,34 +56,13 @@ class GuruSpider(PlatformSpider):
             yield request
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
-        if not isinstance(response, TextResponse):
-            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
-        page = parser.parse_listing(response, self.received_at(response))
-        self.listing_recognised(response, len(page.items))
-        # Incremental: postings already stored are not yielded again (the full run revisits them).
-        new, _ = await self.new_ids([item["external_id"] for item in page.items])
-        fresh = set(new)
-        for item in page.items:
-            if item["external_id"] in fresh:
-                yield item
+        page = parser.parse_listing(require_text(response), self.received_at(response))
+        for item in await self.listed_items(response, page.items):
+            yield item
         if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
-            self.stopped_at = self.platform_url(response.url)
+            self.stop_paging(self.platform_url(response.url))
             return
         if page.next_url:
             request = self.listing_request(page.next_url, self.parse_listing)
             if request is not None:
                 yield request
-
-    def closed(self, reason: str) -> None:
-        if self.mode != "incremental":
-            return
-        watermark = getattr(self, "watermark", None)
-        if watermark is None:
-            how = "no watermark: the listing was read as in a full run"
-        elif self.stopped_at:
-            how = f"stopped after {self.stopped_at}, older than the watermark {watermark.isoformat()}"
-        else:
-            how = f"did not reach the watermark {watermark.isoformat()} (the listing ended, or max_pages)"
-        logger.info("%s: incremental run: %d listing pages read, %d stored postings skipped (not yielded again); %s",
-                    self.name, self.listing_pages_requested,
-                    self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0), how)

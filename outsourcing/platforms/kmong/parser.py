@@ -20,7 +20,6 @@ into a response and read by `parse_list`, the function the plain path uses.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from outsourcing.normalize.dates import KST, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
 from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import load_json
 
 PLATFORM = "kmong"
 ORIGIN = "https://kmong.com"
@@ -218,18 +218,13 @@ def _text(response: Response) -> str:
 
 
 def _load_json(response: Response, key: str) -> Any:
-    text = _text(response)
-    stripped = text.lstrip()
-    if not stripped.startswith(("{", "[")):
-        if looks_like_challenge(text):
-            raise PageNotRecognised("challenge_page", f"a bot check where the API's JSON was due: {stripped[:80]!r}")
-        if response.status == 401 or "/login" in urlsplit(response.url).path:
-            raise PageNotRecognised("login_required", f"HTTP {response.status} {stripped[:80]!r}")
-        raise PageNotRecognised("not_json", f"expected the API's JSON, got {stripped[:80]!r}")
     try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as error:
-        raise PageNotRecognised("invalid_json", str(error)) from None
+        data = load_json(_text(response), expect=(dict, list), what="the API's JSON")
+    except PageNotRecognised as error:
+        # Not JSON and not a bot check: an HTML login page (or a redirect to one) is a login wall.
+        if error.reason == "not_json" and (response.status == 401 or "/login" in urlsplit(response.url).path):
+            raise PageNotRecognised("login_required", f"HTTP {response.status} {error.detail}") from None
+        raise
     if isinstance(data, dict) and key not in data:
         message = " ".join(str(data.get(name)) for name in _ERROR_KEYS if data.get(name) is not None)
         if response.status == 401 or _LOGIN_WORDS.search(message):

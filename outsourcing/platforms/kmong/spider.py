@@ -28,7 +28,7 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from outsourcing.platforms.base import CONTRACT_ARGUMENTS, PlatformSpider
+from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.kmong import parser
 
 if TYPE_CHECKING:
@@ -110,6 +110,13 @@ class KmongSpider(PlatformSpider):
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,
         "PLAYWRIGHT_ABORT_REQUEST": abort_heavy_resources,
     }
+    # browser says how list pages are fetched, not which: it does not scope incremental runs.
+    UNSCOPED_ARGUMENTS = frozenset({"browser"})
+    # The API gives no posting time: incremental runs stop at requests stored by a complete run.
+    INCREMENTAL_STOP = "stored"
+    READS_DETAILS = True
+    LISTING_PAGES = "list pages"
+    POSTINGS = "requests"
 
     def __init__(self, *args: Any, project_type: str = "OUTSOURCING", category: str = "6",
                  browser: str | bool = False, **kwargs: Any) -> None:
@@ -121,8 +128,6 @@ class KmongSpider(PlatformSpider):
         if not self.category.replace(",", "").isdigit():
             raise ValueError(f"category must be Kmong category ids (e.g. 6 or 6,7), not {category!r}")
         self.browser = _flag("browser", browser)
-        self.details_requested = 0
-        self.stopped_at_page: int | None = None  # incremental: the page that reached covered requests
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "KmongSpider":
@@ -134,16 +139,11 @@ class KmongSpider(PlatformSpider):
         scheme = urlsplit(spider.fetch_url("/")).scheme
         handlers = {scheme: PLAYWRIGHT_HANDLER} if spider.browser else {}
         crawler.settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
-        # browser says how list pages are fetched, not which: it does not scope incremental runs.
-        filters = {k: str(v) for k, v in kwargs.items() if k not in CONTRACT_ARGUMENTS and k != "browser"}
-        spider.watermark_scope = "&".join(f"{k}={filters[k]}" for k in sorted(filters))
         return spider
 
     # --- listing -----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
-        # Recorded in crawl_runs.stats: an incremental run counts only runs of its own scope.
-        self.crawler.stats.set_value("outsourcing/watermark_scope", self.watermark_scope)
         if self.browser:
             from twisted.internet import reactor
 
@@ -196,33 +196,19 @@ class KmongSpider(PlatformSpider):
                 continue
             entries.append(entry)
         # Incremental: stored requests get no detail call and no item (the full run revisits them).
-        new, covered = await self.new_ids([str(entry["id"]) for entry in entries])
-        fresh = set(new)
-        for entry in entries:
-            if str(entry["id"]) not in fresh:
-                continue
+        new, covered = await self.new_entries(entries, lambda entry: str(entry["id"]))
+        for entry in new:
             if self.items_limit_reached():
                 return
-            self.details_requested += 1
             yield self.detail_request(parser.detail_path(entry["id"]), self.parse_detail, cb_kwargs={"entry": entry})
         if covered:
             # Newest first, and a clean complete run stored everything listed below this request.
-            self.stopped_at_page = page.page
-            self.crawler.stats.set_value("outsourcing/incremental/stopped_at_watermark", 1)
-            self.crawler.stats.set_value("outsourcing/incremental/stopped_at_page", page.page)
+            self.stop_paging(f"list page {page.page}", page=page.page)
             return
         if page.has_next and not self.items_limit_reached():
             request = self.list_request(page.page + 1)
             if request is not None:
                 yield request
-
-    def items_limit_reached(self) -> bool:
-        # One detail call per posting: at max_items, no further details or list pages. Asked
-        # only where it would stop one: the run is then cut short (crawl_runs.stats says so).
-        reached = self.max_items is not None and self.details_requested >= self.max_items
-        if reached:
-            self.crawler.stats.set_value("outsourcing/truncated/max_items", 1)
-        return reached
 
     # --- details -----------------------------------------------------------------------------
 
@@ -236,17 +222,6 @@ class KmongSpider(PlatformSpider):
     def skip_confidential(self, request_id: Any) -> None:
         self.crawler.stats.inc_value(CONFIDENTIAL_STAT)
         logger.info("%s: request %s is confidential (matching only); not stored", self.name, request_id)
-
-    def closed(self, reason: str) -> None:
-        if self.mode != "incremental":
-            return
-        if self.stopped_at_page is not None:
-            how = f"stopped after list page {self.stopped_at_page}, which holds requests an earlier complete run stored"
-        else:
-            how = "reached no request stored by an earlier complete run (the list ended, or max_pages/max_items)"
-        logger.info("%s: incremental run: %d list pages read, %d detail calls, %d stored requests skipped "
-                    "(no detail call, not yielded again); %s", self.name, self.listing_pages_requested,
-                    self.details_requested, self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0), how)
 
 
 def _flag(name: str, value: str | bool) -> bool:

@@ -28,7 +28,7 @@ from scrapy.http import TextResponse
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import UTC, iso_utc, parse_instant
 from outsourcing.normalize.money import CURRENCY_SYMBOLS, UNKNOWN, Budget, budget_from_amounts, number, parse_money
-from outsourcing.normalize.text import clean_line, contains_pii, html_to_text, scrub_pii, scrub_pii_deep
+from outsourcing.normalize.text import clean_line, client_name, html_to_text, scrub_pii_deep, scrubbed
 from outsourcing.normalize.urls import canonical_url
 from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
 
@@ -103,10 +103,10 @@ def parse_project(project_id: str, entity: dict[str, Any], scraped_at: str, *, c
         platform=PLATFORM,
         external_id=project_id,
         url=canonical_url(url, ORIGIN) if isinstance(url, str) and url.strip() else None,
-        title=_scrubbed(clean_line(attributes.get("title"))),
-        description=_scrubbed(html_to_text(attributes.get("proj_desc"))),
-        client=client if client and not contains_pii(client) else None,
-        category=_scrubbed(" > ".join(part for part in categories if part) or None),
+        title=scrubbed(clean_line(attributes.get("title"))),
+        description=scrubbed(html_to_text(attributes.get("proj_desc"))),
+        client=client_name(client),
+        category=scrubbed(" > ".join(part for part in categories if part) or None),
         skills=[],  # the listing state carries no skill tags
         **project_budget(attributes).fields(),
         duration_days=None,
@@ -173,7 +173,3 @@ def _count(value: Any) -> int | None:
 def _positive_int(value: Any) -> int | None:
     count = _count(value)
     return count if count else None
-
-
-def _scrubbed(text: str | None) -> str | None:
-    return scrub_pii(text) if text else text

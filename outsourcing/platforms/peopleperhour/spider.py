@@ -13,17 +13,15 @@ yield projects already stored again: the daily full run revisits them.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, AsyncIterator
 from urllib.parse import quote, urlencode
 
 from scrapy import Request
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
-from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.base import PlatformSpider
+from outsourcing.platforms.pages import require_text
 from outsourcing.platforms.peopleperhour import parser
-
-logger = logging.getLogger(__name__)
 
 
 def listing_path(page: int, *, category: str | None = None, query: str | None = None) -> str:
@@ -38,12 +36,12 @@ class PeoplePerHourSpider(PlatformSpider):
     origin = parser.ORIGIN
     # No API, pages rendered for browsers: 3 s between pages.
     custom_settings = {"DOWNLOAD_DELAY": 3.0}
+    POSTINGS = "projects"
 
     def __init__(self, *args: Any, category: str = "", query: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.category = category.strip() or None
         self.query = query.strip() or None
-        self.stopped_at_page: int | None = None  # incremental: the listing page older than the watermark
 
     async def start(self) -> AsyncIterator[Any]:
         await self.load_watermark()
@@ -56,36 +54,15 @@ class PeoplePerHourSpider(PlatformSpider):
         return self.listing_request(path, self.parse_listing, meta={"page": page})
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
-        if not isinstance(response, TextResponse):
-            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
-        page = parser.parse_listing(response, self.received_at(response))
-        self.listing_recognised(response, len(page.items))
-        # Incremental: projects already stored are not yielded again (the full run revisits them).
-        new, _ = await self.new_ids([item["external_id"] for item in page.items])
-        fresh = set(new)
-        for item in page.items:
-            if item["external_id"] in fresh:
-                yield item
+        page = parser.parse_listing(require_text(response), self.received_at(response))
+        for item in await self.listed_items(response, page.items):
+            yield item
         number = int(response.meta.get("page", 1))
         if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
-            self.stopped_at_page = number
+            self.stop_paging(f"page {number}", page=number)
             return
         more = number < page.total_pages if page.total_pages is not None else bool(page.items)
         if more:
             request = self.page_request(number + 1)
             if request is not None:
                 yield request
-
-    def closed(self, reason: str) -> None:
-        if self.mode != "incremental":
-            return
-        watermark = getattr(self, "watermark", None)
-        if watermark is None:
-            how = "no watermark: the listing was read as in a full run"
-        elif self.stopped_at_page is not None:
-            how = f"stopped after page {self.stopped_at_page}, older than the watermark {watermark.isoformat()}"
-        else:
-            how = f"did not reach the watermark {watermark.isoformat()} (the listing ended, or max_pages)"
-        logger.info("%s: incremental run: %d listing pages read, %d stored projects skipped (not yielded again); %s",
-                    self.name, self.listing_pages_requested,
-                    self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0), how)

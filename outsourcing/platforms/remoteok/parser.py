@@ -6,7 +6,6 @@ job; every other element is a job. Salaries are yearly USD-ish amounts with 0 me
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from scrapy.http import Response, TextResponse
@@ -16,7 +15,8 @@ from outsourcing.normalize.dates import from_epoch, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.base import PageNotRecognised
+from outsourcing.platforms.pages import load_json
 
 PLATFORM = "remoteok"
 ORIGIN = "https://remoteok.com"
@@ -41,14 +41,7 @@ def json_text(response: Response) -> str:
 
 
 def load_api(text: str) -> list[dict[str, Any]]:
-    stripped = text.lstrip()
-    if not stripped.startswith("["):
-        reason = "challenge_page" if looks_like_challenge(text) else "not_json"
-        raise PageNotRecognised(reason, f"expected the API's JSON array, got {stripped[:80]!r}")
-    try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as error:
-        raise PageNotRecognised("invalid_json", str(error)) from None
+    data = load_json(text, expect=list, what="the API's JSON array")
     jobs = [entry for entry in data if isinstance(entry, dict) and "legal" not in entry]
     if len(jobs) != len(data) - (1 if data and isinstance(data[0], dict) and "legal" in data[0] else 0):
         raise PageNotRecognised("unexpected_structure", "array elements that are not job objects")

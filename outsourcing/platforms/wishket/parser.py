@@ -31,6 +31,7 @@ from outsourcing.normalize.dates import KST, parse_instant, resolve_relative
 from outsourcing.normalize.money import UNKNOWN, Budget, budget_from_amounts, number, parse_krw
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
 from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import load_json, refuse_error_status
 
 PLATFORM = "wishket"
 ORIGIN = "https://www.wishket.com"
@@ -83,7 +84,7 @@ def parse_listing(response: TextResponse, page: int = 1) -> ListingPage:
     """The organic cards of one list answer. Raises PageNotRecognised for HTML where the JSON
     was due, a challenge page, an envelope without `result`/`count`, or a first page whose
     `result` holds no card container while `count` says there are projects."""
-    refused(response)
+    refuse_error_status(response)
     result, count = load_listing(response.text)
     boxes = Selector(text=result).css("div.project-info-box") if result.strip() else SelectorList([])
     if not boxes:
@@ -106,26 +107,10 @@ def parse_listing(response: TextResponse, page: int = 1) -> ListingPage:
     return ListingPage(cards, count, ads)
 
 
-def refused(response: TextResponse) -> None:
-    """A list answer with an error status (the spider lets 403 through because challenge pages
-    come with it): named by what it is rather than by its status alone."""
-    if response.status >= 400:
-        reason = "challenge_page" if looks_like_challenge(response.text) else f"http_{response.status}"
-        raise PageNotRecognised(reason, f"HTTP {response.status}")
-
-
 def load_listing(text: str) -> tuple[str, int]:
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if not stripped.startswith("{"):
-        reason = "challenge_page" if looks_like_challenge(text) else "not_json"
-        raise PageNotRecognised(reason, f"expected the list endpoint's JSON, got {stripped[:80]!r}")
-    try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as error:
-        raise PageNotRecognised("invalid_json", str(error)) from None
-    if not isinstance(data, dict) or not isinstance(data.get("result"), str):
-        keys = sorted(data)[:10] if isinstance(data, dict) else type(data).__name__
-        raise PageNotRecognised("unexpected_structure", f"no 'result' fragment in the JSON ({keys})")
+    data = load_json(text, expect=dict, what="the list endpoint's JSON")
+    if not isinstance(data.get("result"), str):
+        raise PageNotRecognised("unexpected_structure", f"no 'result' fragment in the JSON ({sorted(data)[:10]})")
     count = number(data.get("count"))
     if not isinstance(count, int):
         raise PageNotRecognised("unexpected_structure", f"'count' is {data.get('count')!r}")

@@ -25,10 +25,11 @@ import logging
 import math
 from typing import Any, AsyncIterator
 
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.pages import require_text
 from outsourcing.platforms.wishket import parser
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class WishketSpider(PlatformSpider):
     origin = parser.ORIGIN
     # robots.txt asks for `Crawl-delay: 5`; one request at a time (CONCURRENT_REQUESTS_PER_DOMAIN).
     custom_settings = {"DOWNLOAD_DELAY": 5.0}
+    READS_DETAILS = True
+    LISTING_PAGES = "list pages"
 
     def __init__(
         self,
@@ -73,8 +76,6 @@ class WishketSpider(PlatformSpider):
         self.filters = {key: value for key, value in pairs.items() if value}
         self.read_details = str(details).strip().lower() not in ("false", "0", "no", "off")
         self.seen_ids: set[str] = set()
-        self.incremental_skipped = 0
-        self.incremental_stop: tuple[int, int] | None = None  # (page, pages not read)
 
     async def start(self) -> AsyncIterator[Any]:
         await self.load_watermark()
@@ -95,14 +96,14 @@ class WishketSpider(PlatformSpider):
         )
 
     async def parse_listing(self, response: Response, page: int) -> AsyncIterator[Any]:
-        if not isinstance(response, TextResponse):
-            raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
-        listing = parser.parse_listing(response, page)
+        listing = parser.parse_listing(require_text(response), page)
         self.listing_recognised(response, len(listing.cards))
         listed_at = self.received_at(response)
         new = [card for card in listing.cards if card["id"] not in self.seen_ids]
         self.seen_ids.update(card["id"] for card in new)
-        for card in await self.not_stored(new):
+        # Incremental: stored postings get no detail request and no item (the full run revisits them).
+        fresh, _ = await self.new_entries(new, lambda card: card["id"])
+        for card in fresh:
             if self.read_details:
                 yield self.detail_request(
                     f"/project/{card['id']}/", self.parse_detail, errback=self.detail_failed,
@@ -115,56 +116,21 @@ class WishketSpider(PlatformSpider):
             # killed run never moved the watermark). This page's new postings were yielded above.
             remaining = max(0, listing.count - len(self.seen_ids))
             pages = math.ceil(remaining / len(listing.cards)) if listing.cards else 0
-            self.incremental_stopped(page, min(pages, self.max_pages - self.listing_pages_requested))
+            self.stop_paging(f"list page {page}", min(pages, self.max_pages - self.listing_pages_requested), page=page)
             return
         if parser.has_next_page(listing, len(self.seen_ids), len(new)):
             request = self.list_page(page + 1)
             if request is not None:
                 yield request
 
-    # --- incremental runs ----------------------------------------------------------------------
-
-    async def not_stored(self, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """In incremental mode, the cards whose postings are not stored yet (the others get no
-        detail request and no item); in a full run, all of them."""
-        if self.mode != "incremental" or not cards:
-            return cards
-        try:
-            stored = await self.stored_ids([card["id"] for card in cards])
-        except Exception as error:  # noqa: BLE001 - reading more is the safe side
-            logger.warning("%s: could not ask which postings are stored (%s); fetching them all", self.name, error)
-            stored = set()
-        if stored:
-            self.incremental_skipped += len(stored)
-            self.crawler.stats.inc_value("outsourcing/incremental/skipped_stored", len(stored))
-        return [card for card in cards if card["id"] not in stored]
-
-    def incremental_stopped(self, page: int, pages_not_read: int) -> None:
-        self.incremental_stop = (page, pages_not_read)
-        self.crawler.stats.set_value("outsourcing/incremental/stopped_at_page", page)
-        self.crawler.stats.set_value("outsourcing/incremental/pages_not_read", pages_not_read)
-
-    def closed(self, reason: str) -> None:
-        if self.mode != "incremental":
-            return
-        watermark = getattr(self, "watermark", None)
-        if watermark is None:
-            stop = "no watermark to stop at: the list was read as in a full run"
-        elif self.incremental_stop:
-            stop = (f"stopped after list page {self.incremental_stop[0]} (older than the watermark "
-                    f"{watermark.isoformat()}); about {self.incremental_stop[1]} list pages not read")
-        else:
-            stop = f"did not reach the watermark {watermark.isoformat()} (the list ended, or max_pages/max_items)"
-        logger.info("%s: incremental run skipped %d stored postings (no detail request, no item); %s",
-                    self.name, self.incremental_skipped, stop)
-
     def parse_detail(self, response: Response, card: dict[str, Any], listed_at: str) -> Any:
         try:
-            if not isinstance(response, TextResponse):
-                raise PageNotRecognised("not_text", f"content type {response.headers.get('Content-Type')!r}")
-            yield parser.parse_detail(response, card, self.received_at(response), listed_at=listed_at)
+            yield parser.parse_detail(require_text(response), card, self.received_at(response), listed_at=listed_at)
         except PageNotRecognised as error:
-            self.detail_not_read(response.url, error.reason, error.detail)
+            # Not understood (layout change, challenge) is worth an error count, but the card
+            # holds the posting: a warning, not a failed crawl.
+            self.detail_not_used(f"page {response.url}", error.reason, error.detail, ACCESS_REASONS,
+                                 keeping="listing card")
             yield parser.item_from_card(card, listed_at)
 
     def detail_failed(self, failure: Failure) -> Any:
@@ -173,15 +139,3 @@ class WishketSpider(PlatformSpider):
         self.request_failed(failure)
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
         yield parser.item_from_card(kwargs["card"], kwargs["listed_at"])
-
-    def detail_not_read(self, url: str, reason: str, detail: str) -> None:
-        stats = self.crawler.stats
-        if reason in ACCESS_REASONS:
-            stats.inc_value(f"outsourcing/detail_restricted/{reason}")
-        else:
-            # Not understood (layout change, challenge): worth an error count, but the card holds
-            # the posting, so it is a warning and not a failed crawl.
-            stats.inc_value(f"outsourcing/detail_unrecognised/{reason}")
-            stats.inc_value("outsourcing/errors")
-        logger.warning("%s: detail page not used: %s: %s%s; keeping the listing card", self.name, url, reason,
-                       f" ({detail})" if detail else "")
