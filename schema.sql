@@ -135,10 +135,9 @@ CREATE TABLE IF NOT EXISTS platform_watermarks (
     updated_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (platform, scope)
 );
-CREATE INDEX IF NOT EXISTS posting_seen_last_seen ON posting_seen (platform, last_seen_at);
 
 INSERT INTO schema_version (version, description)
-VALUES (2, 'platform_watermarks; posting_seen by last_seen_at')
+VALUES (2, 'platform_watermarks')
 ON CONFLICT (version) DO NOTHING;
 
 COMMIT;

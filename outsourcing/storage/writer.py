@@ -1,15 +1,25 @@
 """The batch writer: one transaction per batch of postings, set-based.
 
-For a batch it COPYs the rows into a per-connection temporary stage table, then, under a
-per-platform advisory lock (so two crawlers writing the same platform at once serialise their
-batches instead of deadlocking or both inserting), it:
+For a batch, under a per-platform advisory lock (so two crawlers writing the same platform at
+once serialise their batches instead of deadlocking or both inserting), it:
 
-1. reads the stored versions of postings whose content hash differs (for the history);
-2. inserts postings not stored yet;
-3. updates postings whose content hash changed, and records each change in posting_changes
+1. COPYs the batch's keys and content hashes (four narrow columns) into a per-connection
+   temporary table, and asks which postings are new or changed, with the stored versions of
+   the changed ones (for the history);
+2. COPYs the full rows of only those postings into a second temporary stage table (an
+   unchanged posting, the common case of a re-crawl, is never encoded, sent or parsed);
+3. inserts postings not stored yet;
+4. updates postings whose content hash changed, and records each change in posting_changes
    (which fields, old and new values, the run);
-4. bumps last_seen_at in the narrow posting_seen table for every posting of the batch, so an
-   unchanged posting costs one small row rewrite, not a rewrite of the wide postings row.
+5. bumps last_seen_at in the narrow posting_seen table for every posting of the batch (one
+   UPDATE, then an INSERT of the missing rows: no INSERT ... ON CONFLICT, whose row lock and
+   speculative-insertion records double the WAL of a re-crawl), so an unchanged posting costs
+   one small row rewrite, not a rewrite of the wide postings row.
+
+Every statement touches at most a batch of rows through a primary key, so the writer pins
+that plan shape (index nested loops, no JIT) for its own transactions: the temporary tables
+are never analysed, autovacuum may be off, and a plan cached on an empty `postings` table (the
+first crawl) would otherwise hash the whole table for every later batch.
 
 Rows PostgreSQL refuses (a data error) are isolated by splitting the batch in halves until the
 bad rows stand alone; those are returned as rejected with PostgreSQL's message and the rest is
@@ -37,27 +47,33 @@ _NUMERIC = frozenset({"budget_min", "budget_max"})
 _LOCK_NAMESPACE = 727275
 
 _cols = ", ".join(STAGE_COLUMNS)
-_s_cols = ", ".join(f"s.{name}" for name in STAGE_COLUMNS)
 _set_cols = ", ".join(f"{name} = s.{name}" for name in STAGE_COLUMNS if name not in ("platform", "external_id"))
-_old_cols = ", ".join(f"p.{name}" for name in _DIFF_FIELDS)
+
+#: Columns of a new posting's row, in COPY order: the record's, then first_seen_at, first_run_id.
+INSERT_COLUMNS: tuple[str, ...] = STAGE_COLUMNS + ("first_seen_at", "first_run_id")
+_SCRAPED_AT = STAGE_COLUMNS.index("scraped_at")
+#: Columns of the narrow key table, in COPY order.
+KEY_COLUMNS: tuple[str, ...] = ("platform", "external_id", "content_hash", "scraped_at")
 
 CREATE_STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS posting_stage ON COMMIT DELETE ROWS AS
     SELECT {_cols} FROM postings WITH NO DATA
 """
-SELECT_CHANGED = f"""
-SELECT {_old_cols}
-FROM posting_stage s
-JOIN postings p ON p.platform = s.platform AND p.external_id = s.external_id
-WHERE p.content_hash <> s.content_hash
+CREATE_KEYS = """
+CREATE TEMP TABLE IF NOT EXISTS posting_keys ON COMMIT DELETE ROWS AS
+    SELECT platform, external_id, content_hash, scraped_at FROM postings WITH NO DATA
 """
-INSERT_NEW = f"""
-INSERT INTO postings ({_cols}, first_seen_at, first_run_id)
-SELECT {_s_cols}, s.scraped_at, $1::bigint
-FROM posting_stage s
-WHERE NOT EXISTS (
-    SELECT 1 FROM postings p WHERE p.platform = s.platform AND p.external_id = s.external_id
-)
+# Index nested loops for every join of the transaction (see the module's docstring).
+PIN_PLANS = """
+SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+       set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true)
+"""
+# New postings (stored columns null) and changed ones (with their stored versions).
+SELECT_PENDING = f"""
+SELECT k.platform, k.external_id, p.external_id IS NULL AS is_new, {", ".join(f"p.{name} AS old_{name}" for name in _DIFF_FIELDS)}
+FROM posting_keys k
+LEFT JOIN postings p ON p.platform = k.platform AND p.external_id = k.external_id
+WHERE p.external_id IS NULL OR p.content_hash <> k.content_hash
 """
 UPDATE_CHANGED = f"""
 UPDATE postings p SET {_set_cols}, changed_at = s.scraped_at
@@ -65,12 +81,24 @@ FROM posting_stage s
 WHERE p.platform = s.platform AND p.external_id = s.external_id
   AND p.content_hash <> s.content_hash
 """
+# The UPDATE's rows are not visible to the INSERT's NOT EXISTS (same snapshot), but every key
+# the UPDATE found exists in that snapshot too: the INSERT adds exactly the missing ones.
 UPSERT_SEEN = """
-INSERT INTO posting_seen AS seen (platform, external_id, last_seen_at, last_run_id)
-SELECT platform, external_id, scraped_at, $1::bigint FROM posting_stage
-ON CONFLICT (platform, external_id) DO UPDATE
-    SET last_seen_at = greatest(seen.last_seen_at, EXCLUDED.last_seen_at),
-        last_run_id = EXCLUDED.last_run_id
+WITH bumped AS (
+    UPDATE posting_seen seen
+    -- greatest() skips nulls; a null time must fail the NOT NULL constraint as an insert would
+    SET last_seen_at = CASE WHEN k.scraped_at IS NOT NULL THEN greatest(seen.last_seen_at, k.scraped_at) END,
+        last_run_id = $1::bigint
+    FROM posting_keys k
+    WHERE seen.platform = k.platform AND seen.external_id = k.external_id
+    RETURNING 1
+)
+INSERT INTO posting_seen (platform, external_id, last_seen_at, last_run_id)
+SELECT k.platform, k.external_id, k.scraped_at, $1::bigint
+FROM posting_keys k
+WHERE NOT EXISTS (
+    SELECT 1 FROM posting_seen seen WHERE seen.platform = k.platform AND seen.external_id = k.external_id
+)
 """
 INSERT_CHANGE = """
 INSERT INTO posting_changes (platform, external_id, changed_at, run_id, changed_fields, old_values, new_values)
@@ -110,8 +138,9 @@ def is_data_error(error: BaseException) -> bool:
 
 
 async def prepare_connection(connection: asyncpg.Connection) -> None:
-    """Per-connection setup (the pool's `init`): the stage table lives as long as the session."""
+    """Per-connection setup (the pool's `init`): the temporary tables live as long as the session."""
     await connection.execute(CREATE_STAGE)
+    await connection.execute(CREATE_KEYS)
 
 
 def to_db_row(record: dict[str, Any]) -> tuple[Any, ...]:
@@ -170,23 +199,60 @@ async def write_batch(
 async def _write_once(
     connection: asyncpg.Connection, records: Sequence[dict[str, Any]], run_id: int | None
 ) -> BatchResult:
-    rows = [to_db_row(record) for record in records]
+    keys = [_key_row(record) for record in records]
     by_key = {(record["platform"], record["external_id"]): record for record in records}
     platforms = sorted({record["platform"] for record in records})
     async with connection.transaction():
+        await connection.execute(PIN_PLANS)
         for platform in platforms:  # sorted: two writers never wait on each other in a cycle
             await connection.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_NAMESPACE, platform)
-        await connection.copy_records_to_table("posting_stage", records=rows, columns=STAGE_COLUMNS)
-        old_rows = await connection.fetch(SELECT_CHANGED)
-        status = await connection.execute(INSERT_NEW, run_id)
-        inserted = int(status.rsplit(" ", 1)[-1])
-        changes = [_change_row(old, by_key[(old["platform"], old["external_id"])], run_id) for old in old_rows]
-        if changes:
-            await connection.execute(UPDATE_CHANGED)
+        await connection.copy_records_to_table("posting_keys", records=keys, columns=KEY_COLUMNS)
+        pending = await _run(connection, SELECT_PENDING)
+        inserted = 0
+        changes: list[tuple[Any, ...]] = []
+        new_rows = [to_db_row(by_key[(row["platform"], row["external_id"])]) for row in pending if row["is_new"]]
+        if new_rows:
+            # Straight into postings: under the lock, no other writer can add these keys meanwhile.
+            rows = [(*row, row[_SCRAPED_AT], run_id) for row in new_rows]
+            inserted = _affected(await connection.copy_records_to_table("postings", records=rows, columns=INSERT_COLUMNS))
+        changed = [row for row in pending if not row["is_new"]]
+        if changed:
+            rows = [to_db_row(by_key[(row["platform"], row["external_id"])]) for row in changed]
+            await connection.copy_records_to_table("posting_stage", records=rows, columns=STAGE_COLUMNS)
+            await _status(connection, UPDATE_CHANGED)
+            changes = [_change_row(row, by_key[(row["platform"], row["external_id"])], run_id) for row in changed]
             await connection.executemany(INSERT_CHANGE, changes)
-        await connection.execute(UPSERT_SEEN, run_id)
+        await _status(connection, UPSERT_SEEN, run_id)
     updated = len(changes)
     return BatchResult(inserted=inserted, updated=updated, unchanged=len(records) - inserted - updated)
+
+
+async def _run(connection: asyncpg.Connection, query: str, *args: Any) -> list[Any]:
+    """Run `query` with a plan made now, for the tables as they are now.
+
+    Not through asyncpg's statement cache: a cached plan is made once per connection, and one
+    made while `postings` was empty (the first crawl) picks any index on `platform` and then
+    scans a whole platform for every key of every later batch.
+    """
+    statement = await connection.prepare(query)
+    return await statement.fetch(*args)
+
+
+async def _status(connection: asyncpg.Connection, query: str, *args: Any) -> str:
+    """`_run` for a statement whose status ("INSERT 0 12") is the answer."""
+    statement = await connection.prepare(query)
+    await statement.fetch(*args)
+    return statement.get_statusmsg()
+
+
+def _affected(status: str) -> int:
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _key_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    scraped_at = record.get("scraped_at")
+    return (record.get("platform"), record.get("external_id"), record.get("content_hash"),
+            datetime.fromisoformat(scraped_at) if scraped_at is not None else None)
 
 
 def _change_row(old: Any, new: dict[str, Any], run_id: int | None) -> tuple[Any, ...]:
@@ -194,7 +260,7 @@ def _change_row(old: Any, new: dict[str, Any], run_id: int | None) -> tuple[Any,
     old_values: dict[str, Any] = {}
     new_values: dict[str, Any] = {}
     for name in _DIFF_FIELDS:
-        before = canonical(name, old[name])
+        before = canonical(name, old[f"old_{name}"])
         after = canonical(name, new.get(name))
         if name == "skills":
             before, after = before or [], after or []
