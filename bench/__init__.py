@@ -1,0 +1,1 @@
+"""Benchmarks of the outsourcing crawler: `python -m bench` (see bench/run.py)."""

@@ -1,0 +1,55 @@
+"""The benchmark suite runs end to end (`python -m bench --quick`) and writes its table.
+
+Behaviour only: every benchmark ran, the table and the RESULTS file have their sections and
+rows, and each ratio carries its verdict. Never timing: the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+
+def test_quick_bench_prints_and_writes_the_table(tmp_path: Path, server_url: str) -> None:
+    output = tmp_path / "RESULTS.md"
+    environment = dict(os.environ, BENCH_DATABASE_URL=server_url, PYTHONPATH=str(REPO))
+    environment.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(output)], cwd=REPO,
+                          env=environment, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    text = output.read_text(encoding="utf-8")
+    assert text in done.stdout  # the same table is printed and written
+    assert text.startswith("# Benchmark results")
+    for heading in ("## Figures", "## Ratios against the baselines"):
+        assert heading in text
+    assert "- machine: " in text and "PostgreSQL" in text and "nproc" in text
+    assert "- date: " in text
+
+    figures = text.split("## Figures", 1)[1].split("## Ratios", 1)[0]
+    rows = [line for line in figures.splitlines() if line.startswith("| ") and not line.startswith("| benchmark")]
+    variants = {tuple(cell.strip() for cell in row.strip("|").split("|")[:2]) for row in rows}
+    for expected in [("ingest", "scrapy, no pipelines"), ("ingest", "ours"), ("ingest", "one INSERT+commit per item"),
+                     ("recrawl", "ours, unchanged"), ("write", "our batch writer"), ("write", "COPY into a bare table"),
+                     ("write", "plain batched upserts"), ("shape", "empty spider"), ("shape", "ours"),
+                     ("memory", "ours, listing pages of 100")]:
+        assert expected in variants, f"{expected} missing from the figures"
+
+    ratios = text.split("## Ratios against the baselines", 1)[1].split("## Notes", 1)[0]
+    ratio_rows = [line.strip("|").split("|") for line in ratios.splitlines()
+                  if line.startswith("| ") and not line.startswith("| benchmark")]
+    targeted = [row for row in ratio_rows if row[4].strip()]
+    assert {row[0].strip() for row in targeted} >= {"ingest", "recrawl", "write", "memory"}
+    for row in targeted:  # every target has a verdict, whatever it is
+        assert row[5].strip() in ("yes", "**no**"), row
+    # WAL of the first ingest and of the re-crawl were measured (a number, not "-").
+    recrawl = next(row for row in rows if "| recrawl | ours, unchanged |" in row)
+    assert recrawl.split("|")[10].strip() not in ("", "-")
