@@ -207,30 +207,53 @@ class PostingStore:
         self.stats.set_value(STAT + "run_id", self.run_id)
 
     async def _replay_spills(self) -> None:
+        """Spill files of earlier runs (or of other crawls sharing the folder) are written first."""
         for path in spill_files.pending_files(self.spill_dir):
             if self.spill is not None and path == self.spill.path:
                 continue
-            claimed = spill_files.claim(path)
-            if claimed is None:
-                continue
-            postings: list[dict[str, Any]] = []
-            rejected: list[dict[str, Any]] = []
-            for kind, record in spill_files.read_records(claimed):
-                (postings if kind == "posting" else rejected).append(record)
-            logger.info("%s: writing %d postings and %d rejected items spilled by an earlier run (%s)",
-                        self.platform, len(postings), len(rejected), path.name)
-            try:
-                for start in range(0, max(len(postings), 1), self.batch_size):
-                    chunk = _last_per_key(postings[start:start + self.batch_size])
-                    result = await self._write_once(chunk, rejected if start == 0 else [])
-                    self._count("replayed", len(chunk))
-                    self._record(result)
-            except BaseException:
-                # Give the file back: this run retries it, or the next one does (writing
-                # some records twice is harmless; the upsert finds them unchanged).
-                claimed.rename(path)
-                raise
-            claimed.unlink()
+            written = await self._write_spill_file(path, "spilled by an earlier run")
+            if written is not None:
+                self._count("replayed", written[0])
+
+    async def _take_back_spill(self) -> None:
+        """The database is back within this run: write what this run spilled while it was gone,
+        so the run ends with nothing waiting (and, if all else went well, exits 0)."""
+        if self.spill is None or not self.spill.path.exists():
+            return
+        try:
+            written = await self._write_spill_file(self.spill.path, "spilled earlier in this run")
+        except Exception as error:  # noqa: BLE001 - the file stays for the next run
+            logger.warning("%s: could not write back this run's spill file yet (%s)", self.platform,
+                           mask_secrets(str(error), self.dsn))
+            return
+        if written is not None:
+            postings, rejected = written
+            self._count("spilled", -postings)
+            self._count("spilled_rejected", -rejected)
+            self._count("taken_back", postings)
+
+    async def _write_spill_file(self, path: Path, origin: str) -> tuple[int, int] | None:
+        """Claim a spill file, write its records, delete it; (postings, rejected) written, or None
+        when another run claimed it first. On failure the file is given back and the error raised
+        (writing some records twice later is harmless: the upsert finds them unchanged)."""
+        claimed = spill_files.claim(path)
+        if claimed is None:
+            return None
+        postings: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        for kind, record in spill_files.read_records(claimed):
+            (postings if kind == "posting" else rejected).append(record)
+        logger.info("%s: writing %d postings and %d rejected items %s (%s)",
+                    self.platform, len(postings), len(rejected), origin, path.name)
+        try:
+            for start in range(0, max(len(postings), 1), self.batch_size):
+                chunk = _last_per_key(postings[start:start + self.batch_size])
+                self._record(await self._write_once(chunk, rejected if start == 0 else []))
+        except BaseException:
+            claimed.rename(path)
+            raise
+        claimed.unlink()
+        return len(postings), len(rejected)
 
     # --- buffering -------------------------------------------------------------------------
 
@@ -300,6 +323,7 @@ class PostingStore:
                 if self.down:
                     logger.info("%s: database %s is reachable again", self.platform, self.database_name)
                     self.down = False
+                    await self._take_back_spill()
                 return
             except Exception as error:  # noqa: BLE001 - connection faults of every kind
                 message = mask_secrets(f"{type(error).__name__}: {error}", self.dsn)
@@ -384,6 +408,14 @@ class PostingStore:
         if self._queue is not None and self._writer_task is not None:
             await self._queue.put(None)
             await self._writer_task
+        if self.spill is not None and self.spill.path.exists():
+            # Batches spilled while the database was away: one more try before giving up on them.
+            try:
+                if self.pool is None:
+                    await self._connect(0.0)
+                await self._take_back_spill()
+            except DatabaseUnavailable:
+                pass
         stats = self.crawler.stats.get_stats()
         code, problems = crawl_outcome(stats, reason)
         self.stats.set_value("outsourcing/exit_code", code)

@@ -26,6 +26,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 FEEDS, PER_FEED = 30, 100  # a crawl of 3,000 postings over 30 listing pages
 SLOW = 0.25                # seconds per feed response: the crawl lasts several seconds
+# With no download delay Scrapy 2.19 sends a slot's queued requests at once, whatever
+# CONCURRENT_REQUESTS_PER_DOMAIN says; a small delay keeps the feeds one after another, so a
+# signal or a kill surely lands mid-crawl.
+PACED = {"DOWNLOAD_DELAY": "0.1"}
 
 
 def record(scenario: str, served: int, database_url: str, outcome: str, platform: str | None = None) -> dict[str, int]:
@@ -73,7 +77,7 @@ def last_run(database_url: str) -> dict[str, Any]:
 def test_signal_mid_crawl_keeps_every_scraped_posting(mirror, crawl, database_url, sig) -> None:
     slugs = serve_wwr(mirror, FEEDS, PER_FEED, delay=SLOW)
     running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url,
-                          args={"categories": ",".join(slugs)}, feed=False)
+                          args={"categories": ",".join(slugs)}, settings=PACED, feed=False)
     wait_for(lambda: stored(database_url) >= PER_FEED)
     running.process.send_signal(sig)
     result = running.wait()
@@ -94,7 +98,8 @@ def test_signal_mid_crawl_keeps_every_scraped_posting(mirror, crawl, database_ur
 def test_sigkill_then_second_run_stores_everything_once(mirror, crawl, database_url) -> None:
     slugs = serve_wwr(mirror, FEEDS, PER_FEED, delay=SLOW)
     args = {"categories": ",".join(slugs)}
-    running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url, args=args, feed=False)
+    running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url, args=args,
+                          settings=PACED, feed=False)
     wait_for(lambda: stored(database_url) >= PER_FEED)
     running.process.kill()
     running.process.wait(timeout=30)
@@ -161,6 +166,29 @@ def test_database_restart_mid_crawl(mirror, crawl, private_postgres, mode) -> No
     assert run_row["finish_reason"] == "finished" and run_row["spilled"] == 0
     figures = record(f"PostgreSQL restart ({mode}) mid-crawl", FEEDS * PER_FEED, database_url,
                      f"exit 0; {stats['outsourcing/storage/write_failures']} failed writes retried")
+    assert figures["lost"] == 0 and figures["duplicates"] == 0
+
+
+def test_database_down_longer_than_the_retry_window_mid_crawl(mirror, crawl, private_postgres) -> None:
+    database_url = private_postgres.get_uri()
+    slugs = serve_wwr(mirror, FEEDS, PER_FEED, delay=SLOW)
+    running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url,
+                          args={"categories": ",".join(slugs)},
+                          # Paced so that the crawl outlasts the outage.
+                          settings={"DB_BATCH_SIZE": "100", "DB_RETRY_TIMEOUT": "1", "DOWNLOAD_DELAY": "0.2"},
+                          feed=False)
+    wait_for(lambda: stored(database_url) >= PER_FEED)
+    _restart(private_postgres, "fast", outage=4.0)
+    assert running.process.poll() is None, "the crawl must outlast the outage"
+    result = running.wait()
+    assert result.returncode == 0, result.log[-3000:]  # what was spilled was taken back in the same run
+    assert result.stat("outsourcing/storage/taken_back") >= 1
+    assert result.stat("outsourcing/storage/spilled") == 0
+    assert "spilled earlier in this run" in result.log
+    assert not list((crawl.home / "spill").glob("*.jsonl"))
+    figures = record("PostgreSQL down longer than the retry window mid-crawl", FEEDS * PER_FEED, database_url,
+                     f"exit 0; {result.stat('outsourcing/storage/taken_back')} spilled postings written back "
+                     "in the same run once the database returned")
     assert figures["lost"] == 0 and figures["duplicates"] == 0
 
 
