@@ -60,9 +60,14 @@ class CrawlReport:
         self.crawler.stats.inc_value("outsourcing/item_errors")
         self.crawler.stats.inc_value("outsourcing/errors")
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
+    async def spider_closed(self, spider: Any, reason: str) -> None:
         if self._task is not None:
             self._task.cancel()
+        # spider_closed handlers run concurrently: the summary waits for the store to write or
+        # spill its last batches, so that what it reports is final.
+        store = getattr(self.crawler, "_outsourcing_store", None)
+        if store is not None:
+            await store.wait_finished()
         code, problems = crawl_outcome(self.crawler.stats.get_stats(), reason)
         self.crawler.stats.set_value("outsourcing/exit_code", code)
         self.crawler.stats.set_value("outsourcing/problems", problems)

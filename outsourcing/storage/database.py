@@ -39,6 +39,11 @@ def configured_database_url(settings: Any = None) -> str | None:
     url = os.environ.get(ENV_DATABASE_URL)
     if not url and settings is not None:
         url = settings.get(ENV_DATABASE_URL)
+        if url:
+            # Settings are visible where environment variables are not (scrapyd lists every
+            # job's settings to anyone who asks): it works, but say so.
+            logger.warning("DATABASE_URL comes from a Scrapy setting; put it in the environment instead "
+                           "(scrapyd shows job settings to anyone who lists jobs)")
     return url or None
 
 

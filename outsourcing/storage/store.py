@@ -96,6 +96,7 @@ class PostingStore:
         self._writer_task: asyncio.Task[None] | None = None
         self._ager_task: asyncio.Task[None] | None = None
         self._finished = False
+        self._done = asyncio.Event()  # set when finish() has recorded the run
         crawler.signals.connect(self.finish, signal=signals.spider_closed)
 
     @property
@@ -398,6 +399,17 @@ class PostingStore:
 
     async def finish(self, spider: Any = None, reason: str = "finished") -> None:
         """spider_closed: everything is flushed; record the run and close the pool."""
+        try:
+            await self._finish(reason)
+        finally:
+            self._done.set()
+
+    async def wait_finished(self) -> None:
+        """Until finish() is through (other spider_closed handlers run concurrently with it)."""
+        if self._opened:
+            await self._done.wait()
+
+    async def _finish(self, reason: str) -> None:
         if self._finished or not self._opened:
             return
         self._finished = True

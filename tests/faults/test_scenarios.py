@@ -253,6 +253,8 @@ def test_database_down_for_the_whole_crawl_then_spill_is_replayed(mirror, crawl,
     assert "postgresql://crawler:***@127.0.0.1:9/postings" in first.log
     assert "s3cr3t-pw" not in first.log
     assert first.stat("outsourcing/storage/spilled") == 120
+    # The closing summary is written after the store gave up, so it names the spill.
+    assert "crawl failed: 120 records could not be stored and wait in the spill file" in first.log
     spill_dir = crawl.home / "spill"
     spilled = [json.loads(line) for path in spill_dir.glob("*.jsonl") for line in path.read_text().splitlines()]
     assert len([entry for entry in spilled if entry["kind"] == "posting"]) == 120

@@ -63,6 +63,10 @@ def test_clean_skills(value, expected) -> None:
         ("01012345678", "[phone removed]"),
         ("call +82 10 1234 5678 now", "call [phone removed] now"),
         ("mail kim.client@example.co.kr please", "mail [email removed] please"),
+        ("문의010-2345-6789", "문의[phone removed]"),      # Korean text touching the number
+        ("010-1234-5678입니다", "[phone removed]입니다"),
+        ("전화 010 2345 6789번", "전화 [phone removed]번"),
+        ("Tel.010-1234-5678", "Tel.[phone removed]"),
         ("예상 금액 7,000,000원", "예상 금액 7,000,000원"),  # amounts are not phone numbers
         ("2026.08.05. 등록", "2026.08.05. 등록"),            # nor are dates
         ("version 1.2.3", "version 1.2.3"),

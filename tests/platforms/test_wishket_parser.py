@@ -255,6 +255,8 @@ def test_capture_detail_values_normalise(captures: Path) -> None:
         (["외주", "재택"], True),
         (["원격 근무"], True),
         (["재택", "상주"], None),  # both: the posting does not settle it
+        (["비상주"], True),        # "not on site"
+        (["외주", "비 상주"], True),
         ([None, ""], None),
     ],
 )
@@ -350,3 +352,4 @@ def test_listing_with_an_error_status_is_named_by_what_it_is() -> None:
     with pytest.raises(PageNotRecognised) as error:
         parser.parse_listing(answer(403, b'{"result": "", "count": 0}'))
     assert error.value.reason == "http_403"
+

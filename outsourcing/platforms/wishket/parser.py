@@ -453,11 +453,11 @@ def status_from_marks(marks: Iterable[str]) -> str | None:
 
 
 def remote_from_labels(labels: Iterable[str | None]) -> bool | None:
-    """재택/원격 -> True, 상주 (반상주 included) -> False; neither or both -> None. 외주 and 기간제
-    say how the work is contracted, not where it happens."""
+    """재택/원격/비상주 -> True, 상주 (반상주 included) -> False; neither or both -> None. 외주 and
+    기간제 say how the work is contracted, not where it happens."""
     text = " ".join(label for label in labels if label)
-    remote = bool(re.search(r"재택|원격|리모트", text))
-    on_site = "상주" in text
+    remote = bool(re.search(r"재택|원격|리모트|비\s*상주", text))
+    on_site = bool(re.search(r"(?<!비)(?<!비 )상주", text))
     if remote != on_site:
         return remote
     return None
