@@ -11,10 +11,9 @@ from __future__ import annotations
 import copy
 import json
 import signal
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -22,6 +21,7 @@ from outsourcing.mirror import Mirror, Reply
 from outsourcing.mirror.server import MirrorRequest
 from outsourcing.normalize.dates import KST
 from tests.conftest import fixture_path, query
+from tests.helpers import stored_count, wait_for, watermark
 
 pytestmark = pytest.mark.e2e
 
@@ -110,32 +110,18 @@ def posted(row: dict[str, Any]) -> datetime:
     return datetime.strptime(row["INS_TIME"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=KST)
 
 
-def count_postings(database_url: str) -> int:
-    try:
-        return query(database_url, "SELECT count(*) AS n FROM postings WHERE platform = 'freemoa'")[0]["n"]
-    except Exception:  # noqa: BLE001 - the schema may not exist yet
-        return 0
 
 
-def watermark(database_url: str) -> datetime | None:
-    rows = query(database_url, "SELECT newest_posted_at FROM platform_watermarks WHERE platform = 'freemoa'")
-    return rows[0]["newest_posted_at"] if rows else None
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def full_run(mirror: Mirror, crawl: Any, database_url: str) -> None:
     result = crawl("freemoa", base_url=mirror.url, database_url=database_url, feed=False)
     assert result.returncode == 0, result.log[-4000:]
     assert list_pages(mirror) == [1, 2, 3] and len(detail_ids(mirror)) == N
-    assert count_postings(database_url) == N
-    assert watermark(database_url) == NEWEST_OLD
+    assert stored_count(database_url, "freemoa") == N
+    assert watermark(database_url, "freemoa") == NEWEST_OLD
 
 
 # K new projects; list pages read: through the first page whose rows are all older than the
@@ -166,11 +152,11 @@ def test_incremental_reads_only_new_projects(mirror, crawl, database_url, k, pag
     assert (f"freemoa: incremental run: {len(pages)} list pages read, {k} detail requests, {skipped} stored projects "
             f"skipped (no detail request, not yielded again); stopped after list page {pages[-1]}") in result.log
 
-    assert count_postings(database_url) == N + k
+    assert stored_count(database_url, "freemoa") == N + k
     runs = query(database_url, "SELECT * FROM crawl_runs ORDER BY id")
     assert [(r["mode"], r["exit_code"], r["scraped"], r["inserted"], r["updated"], r["unchanged"]) for r in runs] == [
         ("full", 0, N, N, 0, 0), ("incremental", 0, k, k, 0, 0)]
-    assert watermark(database_url) == posted(fresh[0])
+    assert watermark(database_url, "freemoa") == posted(fresh[0])
 
     before = len(mirror.requests)
     again = crawl("freemoa", base_url=mirror.url, database_url=database_url, args={"mode": "incremental"}, feed=False)
@@ -178,7 +164,7 @@ def test_incremental_reads_only_new_projects(mirror, crawl, database_url, k, pag
     assert list_pages(mirror, before) == [1, 2] and detail_ids(mirror, before) == []
     run = query(database_url, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
     assert (run["scraped"], run["inserted"], run["exit_code"]) == (0, 0, 0)
-    assert watermark(database_url) == posted(fresh[0])
+    assert watermark(database_url, "freemoa") == posted(fresh[0])
 
 
 def test_incremental_after_a_killed_run_skips_nothing(mirror, crawl, database_url) -> None:
@@ -186,20 +172,20 @@ def test_incremental_after_a_killed_run_skips_nothing(mirror, crawl, database_ur
     board.old(N)
     board.serve(mirror)
     full_run(mirror, crawl, database_url)
-    first_watermark = watermark(database_url)
+    first_watermark = watermark(database_url, "freemoa")
 
     k = 15
     board.add_new(k)
     board.detail_delay = 0.3  # one request at a time: ~4.5 s of details
     running = crawl.start("freemoa", base_url=mirror.url, database_url=database_url, args={"mode": "incremental"}, feed=False)
-    wait_for(lambda: count_postings(database_url) >= N + 3)
+    wait_for(lambda: stored_count(database_url, "freemoa") >= N + 3)
     running.process.send_signal(signal.SIGKILL)
     running.process.wait(timeout=30)
-    after_kill = count_postings(database_url)
+    after_kill = stored_count(database_url, "freemoa")
     assert N + 3 <= after_kill < N + k, "the kill must land mid-run"
     killed = query(database_url, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
     assert (killed["mode"], killed["finished_at"], killed["exit_code"]) == ("incremental", None, None)
-    assert watermark(database_url) == first_watermark  # a killed run does not move it
+    assert watermark(database_url, "freemoa") == first_watermark  # a killed run does not move it
 
     # More projects meanwhile; the next run stores every one not stored yet, asking only for those.
     m = 4
@@ -219,4 +205,4 @@ def test_incremental_after_a_killed_run_skips_nothing(mirror, crawl, database_ur
     assert {r["external_id"] for r in query(database_url, "SELECT external_id FROM postings")} == {row["proj_idx"] for row in board.rows}
     run = query(database_url, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
     assert (run["mode"], run["exit_code"], run["inserted"], run["unchanged"]) == ("incremental", 0, len(missing), 0)
-    assert watermark(database_url) == posted(board.rows[0]) > first_watermark
+    assert watermark(database_url, "freemoa") == posted(board.rows[0]) > first_watermark

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from outsourcing.mirror import Mirror, MirrorRequest, Reply
 from outsourcing.platforms.freelancer.spider import API_PATH, FROM_TIME_MARGIN, projects_path
-from tests.conftest import fixture_path, query
+from tests.conftest import fixture_path
+from tests.helpers import runs, stored_ids, wait_for, watermark
 
 pytestmark = pytest.mark.e2e
 
@@ -32,31 +32,12 @@ SLOW = 30.0  # seconds a page is held back while a run is killed
 
 # --- shared helpers ----------------------------------------------------------------------------
 
-def wait_for(condition: Callable[[], bool], timeout: float = 40.0, step: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(step)
 
 
-def stored_ids(database_url: str, platform: str) -> set[str]:
-    try:
-        rows = query(database_url, "SELECT external_id FROM postings WHERE platform = $1", platform)
-    except Exception:  # noqa: BLE001 - the schema may not exist yet
-        return set()
-    return {row["external_id"] for row in rows}
 
 
-def watermark(database_url: str, platform: str) -> datetime | None:
-    rows = query(database_url, "SELECT newest_posted_at FROM platform_watermarks WHERE platform = $1 AND scope = ''",
-                 platform)
-    return rows[0]["newest_posted_at"] if rows else None
 
 
-def runs(database_url: str) -> list[dict[str, Any]]:
-    return query(database_url, "SELECT mode, exit_code, finished_at, scraped, inserted, updated, unchanged "
-                               "FROM crawl_runs ORDER BY id")
 
 
 def listing_paths(mirror: Mirror) -> list[str]:

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
 import pytest
 
 from outsourcing.mirror import Mirror, MirrorRequest, Reply
 from outsourcing.platforms.kmong import parser as kmong
-from tests.conftest import fixture_path, query
+from tests.conftest import fixture_path
+from tests.helpers import runs, stored_ids, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -30,25 +29,10 @@ XML = "application/xml"
 HTML = "text/html; charset=utf-8"
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 40.0, step: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(step)
 
 
-def stored_ids(database_url: str, platform: str) -> set[str]:
-    try:
-        rows = query(database_url, "SELECT external_id FROM postings WHERE platform = $1", platform)
-    except Exception:  # noqa: BLE001 - the schema may not exist yet
-        return set()
-    return {row["external_id"] for row in rows}
 
 
-def runs(database_url: str) -> list[dict[str, Any]]:
-    return query(database_url, "SELECT mode, exit_code, finished_at, scraped, inserted, updated, unchanged "
-                               "FROM crawl_runs ORDER BY id")
 
 
 @dataclass

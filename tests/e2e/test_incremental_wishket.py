@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -24,6 +23,7 @@ from outsourcing.mirror.server import MirrorRequest
 from outsourcing.normalize.dates import KST
 from outsourcing.platforms.wishket import parser
 from tests.conftest import query
+from tests.helpers import stored_count, wait_for, watermark
 
 pytestmark = pytest.mark.e2e
 
@@ -117,32 +117,18 @@ def detail_ids(mirror: Mirror, since: int = 0) -> list[str]:
             if r.path.startswith("/project/") and not r.path.startswith("/project/?")]
 
 
-def count_postings(database_url: str) -> int:
-    try:
-        return query(database_url, "SELECT count(*) AS n FROM postings WHERE platform = 'wishket'")[0]["n"]
-    except Exception:  # noqa: BLE001 - the schema may not exist yet
-        return 0
 
 
-def watermark(database_url: str) -> datetime | None:
-    rows = query(database_url, "SELECT newest_posted_at FROM platform_watermarks WHERE platform = 'wishket'")
-    return rows[0]["newest_posted_at"] if rows else None
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def full_run(mirror: Mirror, crawl: Any, database_url: str, board: Board) -> None:
     result = crawl("wishket", base_url=mirror.url, database_url=database_url, feed=False)
     assert result.returncode == 0, result.log[-4000:]
     assert listing_pages(mirror) == [1, 2, 3] and len(detail_ids(mirror)) == N
-    assert count_postings(database_url) == N
-    assert watermark(database_url) == NEWEST_OLD  # the detail's time, not the card's day
+    assert stored_count(database_url, "wishket") == N
+    assert watermark(database_url, "wishket") == NEWEST_OLD  # the detail's time, not the card's day
 
 
 # K new postings; list pages read: through the first page whose cards are all older than the
@@ -171,11 +157,11 @@ def test_incremental_reads_only_new_postings(mirror, crawl, database_url, k, pag
     assert (f"wishket: incremental run: {len(pages)} list pages read, {k} detail requests, {skipped} stored postings "
             f"skipped (no detail request, not yielded again); stopped after list page {pages[-1]}") in result.log
 
-    assert count_postings(database_url) == N + k
+    assert stored_count(database_url, "wishket") == N + k
     runs = query(database_url, "SELECT * FROM crawl_runs ORDER BY id")
     assert [(r["mode"], r["exit_code"], r["scraped"], r["inserted"], r["updated"], r["unchanged"]) for r in runs] == [
         ("full", 0, N, N, 0, 0), ("incremental", 0, k, k, 0, 0)]
-    assert watermark(database_url) == fresh[0].posted
+    assert watermark(database_url, "wishket") == fresh[0].posted
 
     # Nothing new: the same list pages (down to the first one of days before the watermark's),
     # no detail page, nothing written, the watermark where it was.
@@ -185,7 +171,7 @@ def test_incremental_reads_only_new_postings(mirror, crawl, database_url, k, pag
     assert listing_pages(mirror, before) == pages and detail_ids(mirror, before) == []
     run = query(database_url, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
     assert (run["scraped"], run["inserted"], run["exit_code"]) == (0, 0, 0)
-    assert watermark(database_url) == fresh[0].posted
+    assert watermark(database_url, "wishket") == fresh[0].posted
 
 
 def test_incremental_after_a_killed_run_skips_nothing(mirror, crawl, database_url) -> None:
@@ -193,20 +179,20 @@ def test_incremental_after_a_killed_run_skips_nothing(mirror, crawl, database_ur
     board.old(N)
     board.serve(mirror)
     full_run(mirror, crawl, database_url, board)
-    first_watermark = watermark(database_url)
+    first_watermark = watermark(database_url, "wishket")
 
     k = 15
     board.add_new(k, after=NEWEST_OLD)
     board.detail_delay = 0.3  # one detail at a time: ~4.5 s of details
     running = crawl.start("wishket", base_url=mirror.url, database_url=database_url, args={"mode": "incremental"}, feed=False)
-    wait_for(lambda: count_postings(database_url) >= N + 3)
+    wait_for(lambda: stored_count(database_url, "wishket") >= N + 3)
     running.process.send_signal(signal.SIGKILL)
     running.process.wait(timeout=30)
-    after_kill = count_postings(database_url)
+    after_kill = stored_count(database_url, "wishket")
     assert N + 3 <= after_kill < N + k, "the kill must land mid-run"
     killed = query(database_url, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
     assert (killed["mode"], killed["finished_at"], killed["exit_code"]) == ("incremental", None, None)
-    assert watermark(database_url) == first_watermark  # a killed run does not move it
+    assert watermark(database_url, "wishket") == first_watermark  # a killed run does not move it
 
     # More postings meanwhile; the next run stores every one not stored yet, fetching only those.
     m = 4
@@ -223,8 +209,8 @@ def test_incremental_after_a_killed_run_skips_nothing(mirror, crawl, database_ur
     # 19 new on top of 25 old: page 1 = 10 new, page 2 = 9 new + the watermark's posting, page 3
     # holds only postings of earlier days: stop there.
     assert listing_pages(mirror, before) == [1, 2, 3]
-    assert count_postings(database_url) == N + k + m
+    assert stored_count(database_url, "wishket") == N + k + m
     assert {r["external_id"] for r in query(database_url, "SELECT external_id FROM postings")} == {p.id for p in board.postings}
     run = query(database_url, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
     assert (run["mode"], run["exit_code"], run["inserted"], run["unchanged"]) == ("incremental", 0, len(missing), 0)
-    assert watermark(database_url) == board.postings[0].posted > first_watermark
+    assert watermark(database_url, "wishket") == board.postings[0].posted > first_watermark

@@ -14,12 +14,13 @@ import signal
 import string
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from outsourcing.mirror import Reply
 from tests.conftest import query, run
+from tests.helpers import stored_count, wait_for
 from tests.faults.sites import RSS, remoteok_body, rss_feed, serve_wwr
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
@@ -52,19 +53,8 @@ def record(scenario: str, served: int, database_url: str, outcome: str, platform
     return figures
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0, step: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(step)
 
 
-def stored(database_url: str) -> int:
-    try:
-        return query(database_url, "SELECT count(*) AS n FROM postings")[0]["n"]
-    except Exception:  # noqa: BLE001 - the schema may not exist yet
-        return 0
 
 
 def last_run(database_url: str) -> dict[str, Any]:
@@ -78,11 +68,11 @@ def test_signal_mid_crawl_keeps_every_scraped_posting(mirror, crawl, database_ur
     slugs = serve_wwr(mirror, FEEDS, PER_FEED, delay=SLOW)
     running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url,
                           args={"categories": ",".join(slugs)}, settings=PACED, feed=False)
-    wait_for(lambda: stored(database_url) >= PER_FEED)
+    wait_for(lambda: stored_count(database_url) >= PER_FEED)
     running.process.send_signal(sig)
     result = running.wait()
     scraped = result.stat("item_scraped_count")
-    rows = stored(database_url)
+    rows = stored_count(database_url)
     assert result.stat("finish_reason") == "shutdown", result.log[-2000:]
     assert 0 < scraped < FEEDS * PER_FEED, "the signal must land mid-crawl"
     assert rows == scraped, f"scraped {scraped}, stored {rows}"
@@ -100,10 +90,10 @@ def test_sigkill_then_second_run_stores_everything_once(mirror, crawl, database_
     args = {"categories": ",".join(slugs)}
     running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url, args=args,
                           settings=PACED, feed=False)
-    wait_for(lambda: stored(database_url) >= PER_FEED)
+    wait_for(lambda: stored_count(database_url) >= PER_FEED)
     running.process.kill()
     running.process.wait(timeout=30)
-    after_kill = stored(database_url)
+    after_kill = stored_count(database_url)
     killed_run = last_run(database_url)
     assert killed_run["finished_at"] is None  # the unclean stop is visible in crawl_runs
     second = crawl("weworkremotely", base_url=mirror.url, database_url=database_url, args=args, feed=False)
@@ -156,7 +146,7 @@ def test_database_restart_mid_crawl(mirror, crawl, private_postgres, mode) -> No
     slugs = serve_wwr(mirror, FEEDS, PER_FEED, delay=SLOW)
     running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url,
                           args={"categories": ",".join(slugs)}, settings={"DB_BATCH_SIZE": "100"}, feed=False)
-    wait_for(lambda: stored(database_url) >= PER_FEED)
+    wait_for(lambda: stored_count(database_url) >= PER_FEED)
     _restart(private_postgres, mode, outage=2.0)
     result = running.wait()
     assert result.returncode == 0, result.log[-3000:]
@@ -177,7 +167,7 @@ def test_database_down_longer_than_the_retry_window_mid_crawl(mirror, crawl, pri
                           # Paced so that the crawl outlasts the outage.
                           settings={"DB_BATCH_SIZE": "100", "DB_RETRY_TIMEOUT": "1", "DOWNLOAD_DELAY": "0.2"},
                           feed=False)
-    wait_for(lambda: stored(database_url) >= PER_FEED)
+    wait_for(lambda: stored_count(database_url) >= PER_FEED)
     _restart(private_postgres, "fast", outage=4.0)
     assert running.process.poll() is None, "the crawl must outlast the outage"
     result = running.wait()
@@ -198,7 +188,7 @@ def test_connections_killed_mid_crawl(mirror, crawl, database_url, server_url) -
     slugs = serve_wwr(mirror, FEEDS, PER_FEED, delay=SLOW)
     running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url,
                           args={"categories": ",".join(slugs)}, settings={"DB_BATCH_SIZE": "100"}, feed=False)
-    wait_for(lambda: stored(database_url) >= PER_FEED)
+    wait_for(lambda: stored_count(database_url) >= PER_FEED)
     name = database_url.rsplit("/", 1)[1]
 
     async def kill_connections() -> int:
@@ -230,7 +220,7 @@ def test_one_bad_row_in_a_batch_of_1000(mirror, crawl, database_url) -> None:
     mirror.add("/api", remoteok_body(1000, extra={500: {"tags": ["python", huge_skill]}}), content_type="application/json")
     result = crawl("remoteok", base_url=mirror.url, database_url=database_url, settings={"DB_BATCH_SIZE": "1000"}, feed=False)
     assert result.returncode == 0, result.log[-3000:]
-    assert stored(database_url) == 999
+    assert stored_count(database_url) == 999
     rejected = query(database_url, "SELECT * FROM rejected_items")
     assert len(rejected) == 1
     assert rejected[0]["external_id"] == "3000500"
@@ -311,7 +301,7 @@ def test_bad_responses_are_errors_with_url_and_reason_and_the_crawl_goes_on(mirr
     assert mirror.count("/categories/c500.rss") == 3 and mirror.count("/categories/c429.rss") == 2
     assert result.stat("outsourcing/backoff/429") == 1
     good = len(ok) * 10
-    assert stored(database_url) == good
+    assert stored_count(database_url) == good
     titles = {r["client"] for r in query(database_url, "SELECT client FROM postings WHERE external_id LIKE 'company-5-%'")}
     assert titles == {"Café Société 5"}  # a wrong charset header did not garble the text
     assert "Traceback" not in log
