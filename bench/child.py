@@ -25,7 +25,8 @@ import time
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
-from bench.timing import Timing, cpu_seconds as _cpu
+from bench.timing import Timing
+from bench.timing import cpu_seconds as _cpu
 
 
 def peak_rss_mb() -> float:

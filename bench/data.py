@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 WORDS = (
     "data pipeline platform backend frontend react python django api cloud aws kubernetes "

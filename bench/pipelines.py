@@ -42,7 +42,7 @@ class OneInsertPerItemPipeline:
         self.lock = asyncio.Lock()  # one connection, one statement at a time (as with psycopg2)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "OneInsertPerItemPipeline":
+    def from_crawler(cls, crawler: Crawler) -> OneInsertPerItemPipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:

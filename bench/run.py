@@ -28,10 +28,11 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import asyncpg
 
@@ -326,7 +327,7 @@ async def _count(url: str, sql: str) -> int:
 
 def prepared_records(size: int) -> list[dict[str, Any]]:
     """The records the PostgreSQL pipeline hands to the store: parsed, validated, hashed."""
-    from outsourcing.pipelines.dedup import content_hash
+    from outsourcing.items import content_hash
     from outsourcing.pipelines.postgres import RECORD_FIELDS
     from outsourcing.platforms.remoteok.parser import parse_job
 
@@ -642,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         global PROFILE_DIR
         PROFILE_DIR = Path(args.profile).resolve()
         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     clock = time.perf_counter()
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     machine_line = machine()

@@ -17,8 +17,8 @@ import html
 import json
 import random
 
-from outsourcing.mirror import Mirror, MirrorRequest, Reply
 from bench.data import COMPANIES, LEGAL, LOCATIONS, TAGS, WORDS, api_body, job
+from outsourcing.mirror import Mirror, MirrorRequest, Reply
 
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"

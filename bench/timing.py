@@ -24,7 +24,7 @@ class Timing:
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "Timing":
+    def from_crawler(cls, crawler: Any) -> Timing:
         return cls(crawler)
 
     def opened(self, spider: Any) -> None:

@@ -43,7 +43,7 @@ class WalMeter:
         self.wal_dir: Path | None = None
         self.waldump: str | None = None
 
-    async def __aenter__(self) -> "WalMeter":
+    async def __aenter__(self) -> WalMeter:
         self.connection = await asyncpg.connect(self.url)
         self.database_oid = await self.connection.fetchval(
             "SELECT oid FROM pg_database WHERE datname = current_database()")

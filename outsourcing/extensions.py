@@ -11,7 +11,8 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from outsourcing.outcome import LISTING_OK, crawl_outcome
+from outsourcing import stats as keys
+from outsourcing.outcome import crawl_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class CrawlReport:
         crawler.signals.connect(self.item_error, signal=signals.item_error)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "CrawlReport":
+    def from_crawler(cls, crawler: Crawler) -> CrawlReport:
         return cls(crawler)
 
     def spider_opened(self, spider: Any) -> None:
@@ -45,20 +46,19 @@ class CrawlReport:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         pages = int(stats.get_value("response_received_count", 0))
         postings = int(stats.get_value("item_scraped_count", 0))
-        s = "outsourcing/storage/"
         return (
             f"{pages} pages ({pages / elapsed * 60:.0f}/min), {postings} postings "
-            f"({postings / elapsed * 60:.0f}/min), listing pages recognised {stats.get_value(LISTING_OK, 0)}, "
-            f"inserted {stats.get_value(s + 'inserted', 0)}, updated {stats.get_value(s + 'updated', 0)}, "
-            f"unchanged {stats.get_value(s + 'unchanged', 0)}, dropped {stats.get_value('item_dropped_count', 0)}, "
-            f"errors {stats.get_value('outsourcing/errors', 0)}, spilled {stats.get_value(s + 'spilled', 0)}"
+            f"({postings / elapsed * 60:.0f}/min), listing pages recognised {stats.get_value(keys.LISTING_OK, 0)}, "
+            f"inserted {stats.get_value(keys.STORAGE_INSERTED, 0)}, updated {stats.get_value(keys.STORAGE_UPDATED, 0)}, "
+            f"unchanged {stats.get_value(keys.STORAGE_UNCHANGED, 0)}, dropped {stats.get_value('item_dropped_count', 0)}, "
+            f"errors {stats.get_value(keys.ERRORS, 0)}, spilled {stats.get_value(keys.STORAGE_SPILLED, 0)}"
         )
 
     def item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
         """A pipeline failed on a posting (a bug, not a rejection): it was neither stored nor
         rejected with a reason, so the crawl must not exit 0."""
-        self.crawler.stats.inc_value("outsourcing/item_errors")
-        self.crawler.stats.inc_value("outsourcing/errors")
+        self.crawler.stats.inc_value(keys.ITEM_ERRORS)
+        self.crawler.stats.inc_value(keys.ERRORS)
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         if self._task is not None:
@@ -69,8 +69,8 @@ class CrawlReport:
         if store is not None:
             await store.wait_finished()
         code, problems = crawl_outcome(self.crawler.stats.get_stats(), reason)
-        self.crawler.stats.set_value("outsourcing/exit_code", code)
-        self.crawler.stats.set_value("outsourcing/problems", problems)
+        self.crawler.stats.set_value(keys.EXIT_CODE, code)
+        self.crawler.stats.set_value(keys.PROBLEMS, problems)
         elapsed = time.monotonic() - self.started
         logger.info("%s: summary (%s, %.1fs): %s", spider.name, reason, elapsed, self._line())
         if problems:

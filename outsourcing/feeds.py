@@ -51,7 +51,7 @@ class PlatformFeeds:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "PlatformFeeds":
+    def from_crawler(cls, crawler: Crawler) -> PlatformFeeds:
         return cls(crawler)
 
     def update_settings(self, settings: BaseSettings) -> None:

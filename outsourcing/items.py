@@ -7,9 +7,12 @@ against `FIELD_TYPES`, feeds export exactly `CONTRACT_FIELDS`, and the database 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import scrapy
+from itemadapter import ItemAdapter
 
 #: Spider names, one per platform (the contract's first table).
 PLATFORMS: tuple[str, ...] = (
@@ -90,6 +93,16 @@ FIELD_TYPES: dict[str, Any] = {
 
 #: Fields that do not take part in the content hash: `scraped_at` changes on every crawl.
 HASH_EXCLUDED: frozenset[str] = frozenset({"scraped_at"})
+
+_HASHED = tuple(name for name in CONTRACT_FIELDS if name not in HASH_EXCLUDED)
+
+
+def content_hash(data: Any) -> str:
+    """sha256 of the posting's contract fields but scraped_at, in canonical JSON."""
+    adapter = data if isinstance(data, ItemAdapter) else ItemAdapter(data)
+    canonical = {name: adapter.get(name) for name in _HASHED}
+    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 class PostingItem(scrapy.Item):

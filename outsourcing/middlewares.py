@@ -24,8 +24,9 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from outsourcing import stats as keys
 from outsourcing.normalize.dates import now_utc
-from outsourcing.platforms.base import PageNotRecognised
+from outsourcing.platforms.pages import PageNotRecognised
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,8 @@ class PageErrorsMiddleware(BaseSpiderMiddleware):
             return None
         spider = self.crawler.spider
         stats = self.crawler.stats
-        stats.inc_value(f"outsourcing/unrecognised/{exception.reason}")
-        stats.inc_value("outsourcing/errors")
+        stats.inc_value(keys.unrecognised(exception.reason))
+        stats.inc_value(keys.ERRORS)
         logger.error(
             "%s: page not recognised: %s: %s%s",
             getattr(spider, "name", "?"), response.url, exception.reason,
@@ -66,7 +67,7 @@ class PageErrorsMiddleware(BaseSpiderMiddleware):
         return request
 
     def _limit_reached(self) -> None:
-        self.crawler.stats.set_value("outsourcing/truncated/max_items", 1)
+        self.crawler.stats.set_value(keys.TRUNCATED_MAX_ITEMS, 1)
         if not self.limit_logged:
             self.limit_logged = True
             logger.info("%s: max_items=%s reached; not following further pages",
@@ -85,7 +86,7 @@ class BackoffMiddleware:
         self.paused_until: dict[str, float] = {}
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "BackoffMiddleware":
+    def from_crawler(cls, crawler: Crawler) -> BackoffMiddleware:
         return cls(crawler)
 
     async def process_request(self, request: Request) -> None:
@@ -103,7 +104,7 @@ class BackoffMiddleware:
         host = urlsplit(request.url).netloc
         self.paused_until[host] = max(self.paused_until.get(host, 0.0), time.monotonic() + delay)
         spider = self.crawler.spider
-        self.crawler.stats.inc_value(f"outsourcing/backoff/{response.status}")
+        self.crawler.stats.inc_value(keys.backoff(response.status))
         logger.warning("%s: HTTP %d from %s; pausing requests to %s for %.1fs",
                        getattr(spider, "name", "?"), response.status, request.url, host, delay)
         retry = get_retry_request(request, spider=spider, reason=f"backoff_{response.status}")

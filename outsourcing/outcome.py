@@ -9,13 +9,14 @@ Scrapy's own `crawl` exits 0 in all of these; the project's commands use this in
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
+
+from outsourcing import stats as keys
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 
-LISTING_OK = "outsourcing/listing_pages/recognised"
-LISTING_TRIED = "outsourcing/listing_pages/requested"
 
 
 def crawl_outcome(stats: Mapping[str, Any], reason: str | None = None) -> tuple[int, list[str]]:
@@ -24,14 +25,14 @@ def crawl_outcome(stats: Mapping[str, Any], reason: str | None = None) -> tuple[
     reason = reason or stats.get("finish_reason")
     if reason != "finished":
         problems.append(f"the crawl did not finish (finish_reason: {reason})")
-    spilled = int(stats.get("outsourcing/storage/spilled", 0)) + int(
-        stats.get("outsourcing/storage/spilled_rejected", 0)
+    spilled = int(stats.get(keys.STORAGE_SPILLED, 0)) + int(
+        stats.get(keys.STORAGE_SPILLED_REJECTED, 0)
     )
     if spilled:
         problems.append(f"{spilled} records could not be stored and wait in the spill file")
-    item_errors = int(stats.get("outsourcing/item_errors", 0))
+    item_errors = int(stats.get(keys.ITEM_ERRORS, 0))
     if item_errors:
         problems.append(f"{item_errors} postings failed in the pipelines (neither stored nor rejected)")
-    if not int(stats.get(LISTING_OK, 0)):
+    if not int(stats.get(keys.LISTING_OK, 0)):
         problems.append("no listing page of the platform could be read or recognised")
     return (EXIT_FAILED if problems else EXIT_OK), problems

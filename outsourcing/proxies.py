@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from outsourcing import stats as keys
 from outsourcing.storage.database import mask_dsn
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,6 @@ logger = logging.getLogger(__name__)
 ENV_PREFIX = "OUTSOURCING_PROXY_"
 #: An environment value that means "no proxy" even when PLATFORM_PROXIES names one.
 DIRECT = frozenset({"direct", "none"})
-STAT = "outsourcing/proxy/"
 
 
 class ProxyMisconfigured(ValueError):
@@ -78,19 +79,19 @@ class PlatformProxyMiddleware:
             logger.info("%s: requests go through the proxy %s", self.spider_name, self.masked)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "PlatformProxyMiddleware":
+    def from_crawler(cls, crawler: Crawler) -> PlatformProxyMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
         # A request that chose its own proxy (or None: explicitly direct) keeps it.
         if self.proxy and "proxy" not in request.meta:
             request.meta["proxy"] = self.proxy
-            self.crawler.stats.inc_value(STAT + "requests")
+            self.crawler.stats.inc_value(keys.PROXY_REQUESTS)
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
         if self.proxy and response.status == 407:
-            self.crawler.stats.inc_value(STAT + "refused")
+            self.crawler.stats.inc_value(keys.PROXY_REFUSED)
             logger.warning("%s: the proxy %s refused the request (HTTP 407, check its credentials): %s",
                            self.spider_name, self.masked, request.url)
         return response
@@ -98,7 +99,7 @@ class PlatformProxyMiddleware:
     def process_exception(self, request: Request, exception: Exception) -> None:
         # The errback logs the failure too; this line adds which proxy it went through.
         if self.proxy:
-            self.crawler.stats.inc_value(STAT + "errors")
+            self.crawler.stats.inc_value(keys.PROXY_ERRORS)
             logger.warning("%s: request through the proxy %s failed: %s: %s: %s", self.spider_name,
                            self.masked, request.url, type(exception).__name__, exception)
         return None

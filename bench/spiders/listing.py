@@ -5,7 +5,8 @@ grows with the crawl is what the crawler keeps, not what it downloads."""
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from scrapy.http import Response
 

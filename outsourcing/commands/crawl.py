@@ -12,6 +12,7 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from outsourcing import stats as keys
 from outsourcing.outcome import EXIT_FAILED, crawl_outcome
 
 
@@ -30,7 +31,7 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = EXIT_FAILED
             return
         stats = crawler.stats.get_stats() if crawler.stats else {}
-        code = stats.get("outsourcing/exit_code")
+        code = stats.get(keys.EXIT_CODE)
         if code is None:
             code, _ = crawl_outcome(stats)
         self.exitcode = int(code)

@@ -31,8 +31,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import asyncpg
 from scrapy.commands import BaseRunSpiderCommand
@@ -40,6 +41,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.defer import ensure_awaitable
 
+from outsourcing import stats as keys
 from outsourcing.outcome import EXIT_FAILED, EXIT_OK, crawl_outcome
 from outsourcing.storage.database import (
     ENV_DATABASE_URL,
@@ -126,19 +128,18 @@ def result_from_crawler(name: str, crawler: Crawler | None, error: BaseException
     if error is not None or not getattr(crawler, "spider", None):
         reason = f"{type(error).__name__}: {error}" if error is not None else "the spider was not created"
         return PlatformResult(name, EXIT_FAILED, problems=[f"the crawl did not start ({reason})"])
-    code = stats.get("outsourcing/exit_code")
-    problems = list(stats.get("outsourcing/problems") or [])
+    code = stats.get(keys.EXIT_CODE)
+    problems = list(stats.get(keys.PROBLEMS) or [])
     if code is None:
         code, problems = crawl_outcome(stats)
-    s = "outsourcing/storage/"
     return PlatformResult(
         name=name,
         exit_code=int(code),
-        inserted=int(stats.get(s + "inserted", 0)),
-        updated=int(stats.get(s + "updated", 0)),
-        unchanged=int(stats.get(s + "unchanged", 0)),
+        inserted=int(stats.get(keys.STORAGE_INSERTED, 0)),
+        updated=int(stats.get(keys.STORAGE_UPDATED, 0)),
+        unchanged=int(stats.get(keys.STORAGE_UNCHANGED, 0)),
         dropped=int(stats.get("item_dropped_count", 0)),
-        errors=int(stats.get("outsourcing/errors", 0)),
+        errors=int(stats.get(keys.ERRORS, 0)),
         seconds=float(stats.get("elapsed_time_seconds", 0.0)),
         problems=problems,
     )

@@ -17,10 +17,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Union
+from typing import Union
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -110,7 +111,7 @@ class Mirror:
 
     # --- running ---------------------------------------------------------------------------
 
-    def start(self) -> "Mirror":
+    def start(self) -> Mirror:
         self._thread = threading.Thread(target=self._server.serve_forever, name="mirror", daemon=True)
         self._thread.start()
         return self
@@ -119,7 +120,7 @@ class Mirror:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "Mirror":
+    def __enter__(self) -> Mirror:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 KST = ZoneInfo("Asia/Seoul")
 
 # Instants before this or after this are not postings' times but broken values (0, 9999...).

@@ -8,25 +8,14 @@ tell new, changed and unchanged postings apart.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from outsourcing.items import CONTRACT_FIELDS, HASH_EXCLUDED
-
-_HASHED = tuple(name for name in CONTRACT_FIELDS if name not in HASH_EXCLUDED)
-
-
-def content_hash(data: Any) -> str:
-    """sha256 of the posting's contract fields but scraped_at, in canonical JSON."""
-    adapter = data if isinstance(data, ItemAdapter) else ItemAdapter(data)
-    canonical = {name: adapter.get(name) for name in _HASHED}
-    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+from outsourcing import stats as keys
+from outsourcing.items import content_hash
 
 
 class DeduplicationPipeline:
@@ -35,14 +24,14 @@ class DeduplicationPipeline:
         self.seen: set[tuple[str, str]] = set()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "DeduplicationPipeline":
+    def from_crawler(cls, crawler: Crawler) -> DeduplicationPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         key = (adapter["platform"], adapter["external_id"])
         if key in self.seen:
-            self.stats.inc_value("outsourcing/duplicates")
+            self.stats.inc_value(keys.DUPLICATES)
             raise DropItem(f"duplicate: {key[0]} posting {key[1]} was already yielded in this crawl")
         self.seen.add(key)
         adapter["content_hash"] = content_hash(adapter)

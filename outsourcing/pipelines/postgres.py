@@ -8,8 +8,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
-from outsourcing.items import CONTRACT_FIELDS
-from outsourcing.pipelines.dedup import content_hash
+from outsourcing.items import CONTRACT_FIELDS, content_hash
 from outsourcing.storage.store import PostingStore
 
 RECORD_FIELDS = CONTRACT_FIELDS + ("raw", "content_hash")
@@ -20,7 +19,7 @@ class PostgresPipeline:
         self.store = PostingStore.of(crawler)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "PostgresPipeline":
+    def from_crawler(cls, crawler: Crawler) -> PostgresPipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:

@@ -20,6 +20,7 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from outsourcing import stats as keys
 from outsourcing.items import CONTRACT_FIELDS, FIELD_TYPES, PRIVATE_CLIENT_PLATFORMS, REQUIRED_FIELDS
 from outsourcing.normalize.text import contains_pii, scrub_pii_deep
 from outsourcing.pipelines.common import store_if_enabled
@@ -140,7 +141,7 @@ class ValidationPipeline:
         self.store = store_if_enabled(crawler)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "ValidationPipeline":
+    def from_crawler(cls, crawler: Crawler) -> ValidationPipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:
@@ -163,7 +164,7 @@ class ValidationPipeline:
             return item
         reason, _ = problems[0]
         detail = "; ".join(text for _, text in problems)
-        self.stats.inc_value(f"outsourcing/rejected/{reason}")
+        self.stats.inc_value(keys.rejected(reason))
         logger.warning("%s: posting %s rejected (%s): %s", data.get("platform"), data.get("external_id"), reason, detail)
         if self.store is not None:
             await self.store.add_rejected({
@@ -187,15 +188,15 @@ class ValidationPipeline:
             if isinstance(value, float) and value.is_integer() and FIELD_TYPES.get(name) == "number":
                 adapter[name] = int(value)  # JSON numbers are integers when whole
         if nul_total:
-            self.stats.inc_value("outsourcing/validation/nul_stripped", nul_total)
-            self.stats.inc_value("outsourcing/validation/items_with_nul")
+            self.stats.inc_value(keys.VALIDATION_NUL_STRIPPED, nul_total)
+            self.stats.inc_value(keys.VALIDATION_ITEMS_WITH_NUL)
         if adapter.get("platform") in PRIVATE_CLIENT_PLATFORMS:
             for name in list(adapter.field_names()):
                 if name in adapter and name not in ("url", "platform", "external_id", "scraped_at"):
                     value = adapter[name]
                     if value is not None and contains_pii_deep(value):
                         adapter[name] = scrub_pii_deep(value)
-                        self.stats.inc_value("outsourcing/validation/pii_removed")
+                        self.stats.inc_value(keys.VALIDATION_PII_REMOVED)
 
 
 def contains_pii_deep(value: Any) -> bool:

@@ -1,7 +1,8 @@
 """What every platform spider shares: the contract's arguments, origin rewriting for offline
 mirrors, request helpers that count listing and detail pages and report failures, the
 incremental-mode bookkeeping (watermark scope, stored postings, where paging stopped, the
-closing summary), and the exception a parser raises for a page it does not recognise.
+closing summary). What parsers share (PageNotRecognised, challenge detection) is in pages.py,
+below the spiders: parsers never import the spider base.
 
 A platform package holds `spider.py` (requests, pagination, politeness: a `PlatformSpider`)
 and `parser.py` (pure functions from a response to items); the spider never extracts fields.
@@ -10,8 +11,9 @@ and `parser.py` (pure functions from a response to items); the spider never extr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Callable, ClassVar, Literal, Sequence, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
@@ -19,9 +21,10 @@ from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from outsourcing import stats as keys
 from outsourcing.items import PostingItem
 from outsourcing.normalize.dates import now_utc
-from outsourcing.outcome import LISTING_OK, LISTING_TRIED
+from outsourcing.platforms.pages import PageNotRecognised
 
 logger = logging.getLogger(__name__)
 
@@ -30,27 +33,6 @@ DEFAULT_MAX_PAGES = 50
 CONTRACT_ARGUMENTS = frozenset({"base_url", "max_pages", "max_items", "mode"})
 
 Entry = TypeVar("Entry")
-
-
-class PageNotRecognised(Exception):
-    """The page lacks the structure that holds postings (challenge page, login wall, HTML where
-    JSON was due, a listing without its cards). Never to be read as "no new postings"."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
-
-
-CHALLENGE_MARKERS: tuple[str, ...] = (
-    "cf-chl", "challenge-platform", "Just a moment...", "Attention Required! | Cloudflare",
-    "g-recaptcha", "hcaptcha", "captcha",
-)
-
-
-def looks_like_challenge(text: str) -> bool:
-    head = text[:20000]
-    return any(marker in head for marker in CHALLENGE_MARKERS)
 
 
 class PlatformSpider(scrapy.Spider):
@@ -100,7 +82,7 @@ class PlatformSpider(scrapy.Spider):
         self.paging_stopped: tuple[str, int | None] | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "PlatformSpider":
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PlatformSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         # The spider's own filter arguments (category, query ...) scope its watermark.
         unscoped = CONTRACT_ARGUMENTS | cls.UNSCOPED_ARGUMENTS
@@ -112,7 +94,7 @@ class PlatformSpider(scrapy.Spider):
         return spider
 
     def record_watermark_scope(self) -> None:
-        self.crawler.stats.set_value("outsourcing/watermark_scope", self.watermark_scope)
+        self.crawler.stats.set_value(keys.WATERMARK_SCOPE, self.watermark_scope)
 
     # --- URLs ------------------------------------------------------------------------------
 
@@ -143,10 +125,10 @@ class PlatformSpider(scrapy.Spider):
         `max_pages`; None once the limit is reached."""
         if self.listing_pages_requested >= self.max_pages:
             logger.info("%s: max_pages=%d reached; not reading %s", self.name, self.max_pages, url)
-            self.crawler.stats.set_value("outsourcing/truncated/max_pages", 1)
+            self.crawler.stats.set_value(keys.TRUNCATED_MAX_PAGES, 1)
             return None
         self.listing_pages_requested += 1
-        self.crawler.stats.inc_value(LISTING_TRIED)
+        self.crawler.stats.inc_value(keys.LISTING_TRIED)
         meta = {"page_kind": "listing", **kwargs.pop("meta", {})}
         return self._request(url, callback, meta=meta, **kwargs)
 
@@ -163,7 +145,7 @@ class PlatformSpider(scrapy.Spider):
         would stop a request: the run is then recorded as cut short (crawl_runs.stats)."""
         reached = self.max_items is not None and self.details_requested >= self.max_items
         if reached:
-            self.crawler.stats.set_value("outsourcing/truncated/max_items", 1)
+            self.crawler.stats.set_value(keys.TRUNCATED_MAX_ITEMS, 1)
         return reached
 
     def _request(self, url: str, callback: Callable[..., Any], **kwargs: Any) -> scrapy.Request:
@@ -172,8 +154,8 @@ class PlatformSpider(scrapy.Spider):
 
     def listing_recognised(self, response: Response, postings: int) -> None:
         """A listing page was read and understood (even if it held no postings)."""
-        self.crawler.stats.inc_value(LISTING_OK)
-        self.crawler.stats.inc_value("outsourcing/listing_postings", postings)
+        self.crawler.stats.inc_value(keys.LISTING_OK)
+        self.crawler.stats.inc_value(keys.LISTING_POSTINGS, postings)
         logger.debug("%s: listing %s: %d postings", self.name, response.url, postings)
 
     # --- incremental runs --------------------------------------------------------------------
@@ -204,7 +186,7 @@ class PlatformSpider(scrapy.Spider):
         if watermark is None or not dated or len(dated) < len(posted_at):
             return False
         if all(moment < watermark for moment in dated):
-            self.crawler.stats.set_value("outsourcing/incremental/stopped_at_watermark", 1)
+            self.crawler.stats.set_value(keys.INCREMENTAL_STOPPED_AT_WATERMARK, 1)
             logger.info("%s: reached postings older than the watermark; not paging further", self.name)
             return True
         return False
@@ -218,18 +200,18 @@ class PlatformSpider(scrapy.Spider):
         listing says about how long it is."""
         self.paging_stopped = (where, pages_not_read)
         stats = self.crawler.stats
-        stats.set_value("outsourcing/incremental/stopped_at_watermark", 1)
+        stats.set_value(keys.INCREMENTAL_STOPPED_AT_WATERMARK, 1)
         if page is not None:
-            stats.set_value("outsourcing/incremental/stopped_at_page", page)
+            stats.set_value(keys.INCREMENTAL_STOPPED_AT_PAGE, page)
         if pages_not_read is not None:
-            stats.set_value("outsourcing/incremental/pages_not_read", pages_not_read)
+            stats.set_value(keys.INCREMENTAL_PAGES_NOT_READ, pages_not_read)
 
     def closed(self, reason: str) -> None:
         """At the end of an incremental run, one log line: what it read, what it skipped, and
         where it stopped paging or why it did not (Scrapy calls it on spider_closed)."""
         if self.mode != "incremental":
             return
-        skipped = self.crawler.stats.get_value("outsourcing/incremental/skipped_stored", 0)
+        skipped = self.crawler.stats.get_value(keys.INCREMENTAL_SKIPPED_STORED, 0)
         if self.READS_DETAILS:
             details, effect = f"{self.details_requested} detail requests, ", "no detail request, not yielded again"
         else:
@@ -263,10 +245,10 @@ class PlatformSpider(scrapy.Spider):
         site withholding it on purpose) are not errors; a layout change or a challenge is."""
         stats = self.crawler.stats
         if reason in restricted_reasons:
-            stats.inc_value(f"outsourcing/detail_restricted/{reason}")
+            stats.inc_value(keys.detail_restricted(reason))
         else:
-            stats.inc_value(f"outsourcing/detail_unrecognised/{reason}")
-            stats.inc_value("outsourcing/errors")
+            stats.inc_value(keys.detail_unrecognised(reason))
+            stats.inc_value(keys.ERRORS)
         logger.warning("%s: detail %s not used: %s%s; keeping the %s", self.name, where, reason,
                        f" ({detail})" if detail else "", keeping)
 
@@ -277,8 +259,8 @@ class PlatformSpider(scrapy.Spider):
         url = request.url if request is not None else "?"
         kind = request.meta.get("page_kind", "page") if request is not None else "page"
         reason = _failure_reason(failure)
-        self.crawler.stats.inc_value(f"outsourcing/request_errors/{reason.split(':')[0]}")
-        self.crawler.stats.inc_value("outsourcing/errors")
+        self.crawler.stats.inc_value(keys.request_error(reason.split(":")[0]))
+        self.crawler.stats.inc_value(keys.ERRORS)
         # A listing page that is gone (an old category feed answering 404) is a warning, as the
         # contract says; a listing that failed otherwise is an error; detail pages warn.
         level = logging.ERROR if kind == "listing" and reason != "http_404" else logging.WARNING
@@ -319,7 +301,7 @@ class PlatformSpider(scrapy.Spider):
             logger.warning("%s: could not ask which postings are stored (%s); fetching them all", self.name, error)
             return list(ids), False
         if stored:
-            self.crawler.stats.inc_value("outsourcing/incremental/skipped_stored", len(stored))
+            self.crawler.stats.inc_value(keys.INCREMENTAL_SKIPPED_STORED, len(stored))
         return [i for i in ids if i not in stored], any(stored.values())
 
     async def new_entries(self, entries: Sequence[Entry], id_of: Callable[[Entry], str]) -> tuple[list[Entry], bool]:

@@ -15,7 +15,27 @@ from typing import Any
 
 from scrapy.http import Response, TextResponse
 
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+
+class PageNotRecognised(Exception):
+    """The page lacks the structure that holds postings (challenge page, login wall, HTML where
+    JSON was due, a listing without its cards). Never to be read as "no new postings"."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+CHALLENGE_MARKERS: tuple[str, ...] = (
+    "cf-chl", "challenge-platform", "Just a moment...", "Attention Required! | Cloudflare",
+    "g-recaptcha", "hcaptcha", "captcha",
+)
+
+
+def looks_like_challenge(text: str) -> bool:
+    head = text[:20000]
+    return any(marker in head for marker in CHALLENGE_MARKERS)
+
 
 # What may stand before a JSON document: white space, and a byte order mark that a body decoded
 # without stripping it keeps.

@@ -15,11 +15,11 @@ that stopped appearing.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
 import asyncpg
 
-from outsourcing.items import CONTRACT_FIELDS
-from outsourcing.pipelines.dedup import content_hash
+from outsourcing.items import CONTRACT_FIELDS, content_hash
 from outsourcing.storage.writer import canonical
 
 
@@ -83,7 +83,7 @@ async def close_unseen(connection: asyncpg.Connection, platform: str, days: floa
             """,
             platform, days * 86400,
         )
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for row in rows:
             values = {name: canonical(name, row[name]) for name in CONTRACT_FIELDS}
             old_status = values["status"]

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 CLAIM_SUFFIX = ".replaying"
 
@@ -23,7 +24,7 @@ CLAIM_SUFFIX = ".replaying"
 class SpillFile:
     def __init__(self, directory: Path, spider: str) -> None:
         self.directory = directory
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.path = directory / f"{spider}-{stamp}-{os.getpid()}.jsonl"
         self.records = 0  # posting records written to this run's file
 

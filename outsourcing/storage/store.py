@@ -31,6 +31,7 @@ import asyncpg
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from outsourcing import stats as keys
 from outsourcing.outcome import crawl_outcome
 from outsourcing.storage import lifecycle
 from outsourcing.storage import spill as spill_files
@@ -46,8 +47,6 @@ from outsourcing.storage.writer import BatchResult, is_data_error, prepare_conne
 
 logger = logging.getLogger(__name__)
 
-STAT = "outsourcing/storage/"
-
 
 class DatabaseUnavailable(Exception):
     pass
@@ -55,7 +54,7 @@ class DatabaseUnavailable(Exception):
 
 class PostingStore:
     @classmethod
-    def of(cls, crawler: Crawler) -> "PostingStore":
+    def of(cls, crawler: Crawler) -> PostingStore:
         """The crawl's one store, shared by the pipelines that need it."""
         store = getattr(crawler, "_outsourcing_store", None)
         if store is None:
@@ -205,7 +204,7 @@ class PostingStore:
             socket.gethostname(),
             os.getpid(),
         )
-        self.stats.set_value(STAT + "run_id", self.run_id)
+        self.stats.set_value(keys.STORAGE_RUN_ID, self.run_id)
 
     async def _replay_spills(self) -> None:
         """Spill files of earlier runs (or of other crawls sharing the folder) are written first."""
@@ -373,7 +372,7 @@ class PostingStore:
         if result.refused:
             self._count("refused", len(result.refused))
             for _, reason, _ in result.refused:
-                self.stats.inc_value(f"outsourcing/rejected/{reason}")
+                self.stats.inc_value(keys.rejected(reason))
 
     def _spill(self, postings: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
         assert self.spill is not None
@@ -386,9 +385,9 @@ class PostingStore:
 
     def _count(self, name: str, value: int = 1) -> None:
         if value:
-            self.stats.inc_value(STAT + name, value)
+            self.stats.inc_value(keys.storage(name), value)
             if name in ("errors", "refused"):
-                self.stats.inc_value("outsourcing/errors", value)
+                self.stats.inc_value(keys.ERRORS, value)
 
     # --- closing ---------------------------------------------------------------------------
 
@@ -430,7 +429,7 @@ class PostingStore:
                 pass
         stats = self.crawler.stats.get_stats()
         code, problems = crawl_outcome(stats, reason)
-        self.stats.set_value("outsourcing/exit_code", code)
+        self.stats.set_value(keys.EXIT_CODE, code)
         if self.pool is not None and self.run_id is not None:
             try:
                 if code == 0:
@@ -461,15 +460,15 @@ class PostingStore:
         platform = spider.name
         scope = getattr(spider, "watermark_scope", "")
         stats = self.crawler.stats.get_stats()
-        truncated = sorted(k.rsplit("/", 1)[-1] for k in stats if k.startswith("outsourcing/truncated/"))
-        reached = bool(stats.get("outsourcing/incremental/stopped_at_watermark"))
+        truncated = sorted(k.rsplit("/", 1)[-1] for k in stats if k.startswith(keys.TRUNCATED_PREFIX))
+        reached = bool(stats.get(keys.INCREMENTAL_STOPPED_AT_WATERMARK))
         if truncated and not reached:
             logger.info("%s: watermark not advanced: the run stopped at %s before reaching it",
                         platform, " and ".join(truncated))
         else:
             newest = await lifecycle.advance_watermark(self.pool, platform, self.run_id, scope)
             if newest is not None:
-                self.stats.set_value(STAT + "watermark", newest.isoformat())
+                self.stats.set_value(keys.STORAGE_WATERMARK, newest.isoformat())
         complete_full_run = getattr(spider, "mode", "full") == "full" and not truncated and scope == ""
         if complete_full_run and self.close_after_days > 0:
             async with self.pool.acquire() as connection:
@@ -512,9 +511,9 @@ class PostingStore:
             self.result.updated,
             self.result.unchanged,
             int(dropped or get("item_dropped_count", 0)),
-            int(get("outsourcing/errors", 0)),
-            int(get(STAT + "spilled", 0)),
-            int(get(STAT + "replayed", 0)),
+            int(get(keys.ERRORS, 0)),
+            int(get(keys.STORAGE_SPILLED, 0)),
+            int(get(keys.STORAGE_REPLAYED, 0)),
             problems,
             json.dumps(stats, default=str),
         )

@@ -29,10 +29,11 @@ written. Connection errors propagate: retrying them is the caller's job (Posting
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -118,7 +119,7 @@ class BatchResult:
     #: (record, reason code, PostgreSQL's message) for rows the database refused
     refused: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)
 
-    def add(self, other: "BatchResult") -> None:
+    def add(self, other: BatchResult) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged

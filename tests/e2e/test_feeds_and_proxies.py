@@ -9,10 +9,10 @@ import http.client
 import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -128,7 +128,7 @@ class LocalProxy:
 
         return Handler
 
-    def __enter__(self) -> "LocalProxy":
+    def __enter__(self) -> LocalProxy:
         self._thread.start()
         return self
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from tests.conftest import fixture_path, query
 
 pytestmark = pytest.mark.e2e
 
-UTC = timezone.utc
+UTC = UTC
 JSON = "application/json"
 COOKIE = "PHPSESSID=mirror-session-7f3a"
 TOTAL = 13
@@ -58,7 +58,7 @@ def from_the_site(request: MirrorRequest) -> bool:
 
 def serve_freemoa(mirror: Mirror, rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     rows = board_rows() if rows is None else rows
-    mirror.add("/m4/s41", Reply(body="<html><body><div id='projectListNew'></div></body></html>".encode("utf-8"),
+    mirror.add("/m4/s41", Reply(body=b"<html><body><div id='projectListNew'></div></body></html>",
                                 headers={"Set-Cookie": f"{COOKIE}; Path=/; HttpOnly"}))
 
     def listing(request: MirrorRequest) -> Reply:

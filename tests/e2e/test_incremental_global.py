@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ from tests.helpers import runs, stored_ids, wait_for, watermark
 
 pytestmark = pytest.mark.e2e
 
-UTC = timezone.utc
+UTC = UTC
 HTML = "text/html; charset=utf-8"
 SLOW = 30.0  # seconds a page is held back while a run is killed
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import signal
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,7 +27,7 @@ from tests.helpers import stored_count, wait_for, watermark
 
 pytestmark = pytest.mark.e2e
 
-UTC = timezone.utc
+UTC = UTC
 PAGE_SIZE = 10
 N = 25                                        # postings of the first (full) run: 3 list pages
 NEWEST_OLD = datetime(2026, 9, 28, 10, 0, tzinfo=KST)

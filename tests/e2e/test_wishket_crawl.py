@@ -4,8 +4,9 @@ LZString filter and pages by the `page` inside it), rows land in a fresh Postgre
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
 import pytest
 
 from outsourcing.mirror import Mirror, Reply
@@ -16,7 +17,7 @@ from tests.conftest import fixture_path, query
 
 pytestmark = pytest.mark.e2e
 
-UTC = timezone.utc
+UTC = UTC
 TOTAL = 5  # projects on the two list pages
 PERSONAL = ("hong.gildong@example.com", "010-1234-5678", "02-123-4567")
 TEXT_COLUMNS = ("title", "description", "client", "category", "location")

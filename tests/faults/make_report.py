@@ -15,7 +15,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def main() -> int:
     lines = [
         "# Reliability: what the fault-injection suite measured",
         "",
-        f"Written by `python -m tests.faults.make_report` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+        f"Written by `python -m tests.faults.make_report` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
         f"({platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}). Every row is a scenario of "
         "`tests/faults/test_scenarios.py` that just ran against the local mirror and a real PostgreSQL; "
         "the test fails unless `lost` and `duplicates` are 0.",

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from xml.sax.saxutils import escape
 
 from outsourcing.mirror import Mirror, Reply
 
 RSS = "application/rss+xml; charset=utf-8"
-START = datetime(2026, 9, 1, tzinfo=timezone.utc)
+START = datetime(2026, 9, 1, tzinfo=UTC)
 
 
 def rss_feed(feed: int, count: int, *, version: int = 1) -> bytes:

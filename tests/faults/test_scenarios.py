@@ -20,8 +20,8 @@ import pytest
 
 from outsourcing.mirror import Reply
 from tests.conftest import query, run
-from tests.helpers import stored_count, wait_for
 from tests.faults.sites import RSS, remoteok_body, rss_feed, serve_wwr
+from tests.helpers import stored_count, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 

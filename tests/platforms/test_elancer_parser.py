@@ -10,8 +10,8 @@ import pytest
 
 from outsourcing.normalize.money import Budget
 from outsourcing.pipelines.validation import check_posting
-from outsourcing.platforms.base import PageNotRecognised
 from outsourcing.platforms.elancer import parser
+from outsourcing.platforms.pages import PageNotRecognised
 from tests.conftest import fixture_path
 from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, load_expected, response_from
 

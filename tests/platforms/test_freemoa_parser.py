@@ -13,9 +13,9 @@ from scrapy.http import Request, TextResponse
 from outsourcing.normalize.money import Budget
 from outsourcing.normalize.text import contains_pii
 from outsourcing.pipelines.validation import check_posting
-from outsourcing.platforms.base import PageNotRecognised
 from outsourcing.platforms.freemoa import parser
 from outsourcing.platforms.freemoa.spider import FreemoaSpider
+from outsourcing.platforms.pages import PageNotRecognised
 from tests.conftest import fixture_path
 from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, response_from
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from outsourcing.pipelines.validation import check_posting
-from outsourcing.platforms.base import PageNotRecognised
 from outsourcing.platforms.guru import parser
+from outsourcing.platforms.pages import PageNotRecognised
 from tests.conftest import fixture_path
 from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, load_expected, response_from
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from outsourcing.pipelines.validation import check_posting
-from outsourcing.platforms.base import PageNotRecognised
 from outsourcing.platforms.kmong import parser
+from outsourcing.platforms.pages import PageNotRecognised
 from tests.conftest import fixture_path
 from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, load_expected, response_from
 
@@ -164,12 +164,12 @@ def test_genuinely_empty_list_is_not_an_error() -> None:
          403, "challenge_page"),
         (b"<!DOCTYPE html><html><body><div id='__next'></div></body></html>", 200, "not_json"),
         ('{"code": "UNAUTHORIZED", "message": "로그인이 필요합니다."}'.encode(), 401, "login_required"),
-        ('{"error": "login required"}'.encode(), 200, "login_required"),
-        ('{"total": 3, "last_page": 1}'.encode(), 200, "unexpected_structure"),
-        ('{"total": 1, "last_page": 1, "requests": [{"title": "no id"}]}'.encode(), 200, "unexpected_structure"),
-        ('{"total": 1, "last_page": 1, "requests": {"id": 1}}'.encode(), 200, "unexpected_structure"),
-        ('{"total": 1, "requests": [{"id": 1, "title": "a"'.encode(), 200, "invalid_json"),
-        ('{"message": "Internal error"}'.encode(), 500, "http_500"),
+        (b'{"error": "login required"}', 200, "login_required"),
+        (b'{"total": 3, "last_page": 1}', 200, "unexpected_structure"),
+        (b'{"total": 1, "last_page": 1, "requests": [{"title": "no id"}]}', 200, "unexpected_structure"),
+        (b'{"total": 1, "last_page": 1, "requests": {"id": 1}}', 200, "unexpected_structure"),
+        (b'{"total": 1, "requests": [{"id": 1, "title": "a"', 200, "invalid_json"),
+        (b'{"message": "Internal error"}', 500, "http_500"),
     ],
 )
 def test_unrecognised_list_answers_raise(body: bytes, status: int, reason: str) -> None:

@@ -12,7 +12,7 @@ from scrapy.http import Request, TextResponse
 
 from outsourcing.normalize.money import Budget
 from outsourcing.pipelines.validation import check_posting
-from outsourcing.platforms.base import PageNotRecognised
+from outsourcing.platforms.pages import PageNotRecognised
 from outsourcing.platforms.wishket import parser
 from outsourcing.platforms.wishket.spider import WishketSpider
 from tests.conftest import fixture_path

@@ -11,9 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from outsourcing.items import new_posting
+from outsourcing.items import content_hash, new_posting
 from outsourcing.normalize.dates import now_utc
-from outsourcing.pipelines.dedup import content_hash
 from outsourcing.storage import lifecycle
 from outsourcing.storage.database import apply_schema, mask_dsn, mask_secrets
 from outsourcing.storage.writer import prepare_connection, write_batch

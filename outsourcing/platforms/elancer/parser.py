@@ -18,9 +18,10 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -31,7 +32,7 @@ from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import KST, parse_instant
 from outsourcing.normalize.money import UNKNOWN, Budget, budget_from_amounts, parse_krw
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import PageNotRecognised, looks_like_challenge
 
 PLATFORM = "elancer"
 ORIGIN = "https://www.elancer.co.kr"

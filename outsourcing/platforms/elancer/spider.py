@@ -17,14 +17,16 @@ rules (often the generation time, sometimes stale), not when the project was pos
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.elancer import parser
+from outsourcing.platforms.pages import PageNotRecognised
 
 
 class ElancerSpider(PlatformSpider):

@@ -24,11 +24,17 @@ from scrapy.http import TextResponse
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import UTC, from_epoch, iso_utc
 from outsourcing.normalize.money import budget_from_amounts
-from outsourcing.normalize.text import (clean_line, clean_skills, client_name, html_to_text, scrub_pii, scrub_pii_deep,
-                                        scrubbed)
+from outsourcing.normalize.text import (
+    clean_line,
+    clean_skills,
+    client_name,
+    html_to_text,
+    scrub_pii,
+    scrub_pii_deep,
+    scrubbed,
+)
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.base import PageNotRecognised
-from outsourcing.platforms.pages import load_json
+from outsourcing.platforms.pages import PageNotRecognised, load_json
 
 PLATFORM = "freelancer"
 ORIGIN = "https://www.freelancer.com"

@@ -19,17 +19,25 @@ addresses and phone numbers scrubbed from every string (descriptions included).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from scrapy.http import TextResponse
 
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import KST, from_epoch, parse_instant
-from outsourcing.normalize.money import MANWON, UNKNOWN, Budget, budget_from_amounts, detect_budget_type, number, parse_krw
+from outsourcing.normalize.money import (
+    MANWON,
+    UNKNOWN,
+    Budget,
+    budget_from_amounts,
+    detect_budget_type,
+    number,
+    parse_krw,
+)
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii_deep
-from outsourcing.platforms.base import PageNotRecognised
-from outsourcing.platforms.pages import load_json, refuse_error_status
+from outsourcing.platforms.pages import PageNotRecognised, load_json, refuse_error_status
 
 PLATFORM = "freemoa"
 ORIGIN = "https://www.freemoa.net"

@@ -20,15 +20,17 @@ revisits them.
 from __future__ import annotations
 
 import math
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import scrapy
 from scrapy.http import FormRequest, Response
 from twisted.python.failure import Failure
 
-from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
+from outsourcing import stats as keys
+from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.freemoa import parser
-from outsourcing.platforms.pages import require_text
+from outsourcing.platforms.pages import PageNotRecognised, require_text
 
 # Block and challenge pages come with 403: the parser names them (challenge_page) instead of a
 # bare http_403. Other errors go to the errback as usual.
@@ -110,7 +112,7 @@ class FreemoaSpider(PlatformSpider):
                 yield parser.build_item(row, None, listed_at, detail_status="not_requested")
             elif str(row.get("isviewable", "1")).strip() == "0":
                 # The board already says this project's detail is closed to us: don't ask.
-                self.crawler.stats.inc_value("outsourcing/detail_restricted/not_viewable")
+                self.crawler.stats.inc_value(keys.detail_restricted("not_viewable"))
                 yield parser.build_item(row, None, listed_at, detail_status="not_viewable")
             else:
                 yield self.detail_request(

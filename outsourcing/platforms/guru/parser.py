@@ -31,10 +31,17 @@ from scrapy.http import TextResponse
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import parse_instant, resolve_relative
 from outsourcing.normalize.money import parse_money
-from outsourcing.normalize.text import (clean_line, clean_skills, client_name, html_to_text, scrub_pii,
-                                        scrub_pii_deep, scrubbed)
+from outsourcing.normalize.text import (
+    clean_line,
+    clean_skills,
+    client_name,
+    html_to_text,
+    scrub_pii,
+    scrub_pii_deep,
+    scrubbed,
+)
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import PageNotRecognised, looks_like_challenge
 
 PLATFORM = "guru"
 ORIGIN = "https://www.guru.com"

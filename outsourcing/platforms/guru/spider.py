@@ -14,7 +14,8 @@ postings already stored again: the daily full run revisits them.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote
 
 from scrapy.http import Response

@@ -33,8 +33,7 @@ from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import KST, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
-from outsourcing.platforms.pages import load_json
+from outsourcing.platforms.pages import PageNotRecognised, load_json, looks_like_challenge
 
 PLATFORM = "kmong"
 ORIGIN = "https://kmong.com"

@@ -21,18 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from outsourcing import stats as keys
 from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.kmong import parser
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, Request as BrowserRequest, Response as BrowserResponse
+    from playwright.async_api import Page
+    from playwright.async_api import Request as BrowserRequest
+    from playwright.async_api import Response as BrowserResponse
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +50,13 @@ CHROMIUM_ARGS = [
 ]
 #: Seconds to wait, after the board page loaded, for its list API answer.
 DEFAULT_CAPTURE_TIMEOUT = 30.0
-CONFIDENTIAL_STAT = "outsourcing/kmong/confidential_skipped"
+CONFIDENTIAL_STAT = keys.KMONG_CONFIDENTIAL_SKIPPED
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def abort_heavy_resources(request: "BrowserRequest") -> bool:
+def abort_heavy_resources(request: BrowserRequest) -> bool:
     """Images, fonts and media are not needed to get the list JSON: the browser skips them
     (fewer requests to the platform, faster pages)."""
     return request.resource_type in ("image", "font", "media")
@@ -71,7 +75,7 @@ class BoardCapture:
         self.captured: parser.CapturedJson | None = None
         self._done = asyncio.Event()
 
-    async def on_response(self, response: "BrowserResponse") -> None:
+    async def on_response(self, response: BrowserResponse) -> None:
         if self._done.is_set() or not parser.is_list_api_url(response.url, self.page):
             return
         try:
@@ -83,10 +87,10 @@ class BoardCapture:
         self.captured = parser.CapturedJson(response.url, response.status, body, content_type)
         self._done.set()
 
-    async def wait(self, page: "Page") -> None:
+    async def wait(self, page: Page) -> None:
         try:
             await asyncio.wait_for(self._done.wait(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -130,7 +134,7 @@ class KmongSpider(PlatformSpider):
         self.browser = _flag("browser", browser)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "KmongSpider":
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KmongSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         # Settings are still writable here, before the crawl freezes them. The plain path needs
         # no browser: back to Scrapy's handlers, so no Playwright driver starts. The browser

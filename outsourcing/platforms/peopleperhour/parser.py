@@ -30,7 +30,7 @@ from outsourcing.normalize.dates import UTC, iso_utc, parse_instant
 from outsourcing.normalize.money import CURRENCY_SYMBOLS, UNKNOWN, Budget, budget_from_amounts, number, parse_money
 from outsourcing.normalize.text import clean_line, client_name, html_to_text, scrub_pii_deep, scrubbed
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import PageNotRecognised, looks_like_challenge
 
 PLATFORM = "peopleperhour"
 ORIGIN = "https://www.peopleperhour.com"

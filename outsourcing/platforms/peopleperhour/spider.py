@@ -13,7 +13,8 @@ yield projects already stored again: the daily full run revisits them.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from scrapy import Request

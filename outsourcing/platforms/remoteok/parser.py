@@ -15,8 +15,7 @@ from outsourcing.normalize.dates import from_epoch, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.base import PageNotRecognised
-from outsourcing.platforms.pages import load_json
+from outsourcing.platforms.pages import PageNotRecognised, load_json
 
 PLATFORM = "remoteok"
 ORIGIN = "https://remoteok.com"

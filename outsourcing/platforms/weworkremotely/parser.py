@@ -16,7 +16,7 @@ from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import parse_instant
 from outsourcing.normalize.text import clean_line, html_to_text
 from outsourcing.normalize.urls import canonical_url, last_path_segment
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import PageNotRecognised, looks_like_challenge
 
 PLATFORM = "weworkremotely"
 ORIGIN = "https://weworkremotely.com"

@@ -8,7 +8,8 @@ fails only when no feed at all could be read.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from scrapy.http import Response
 

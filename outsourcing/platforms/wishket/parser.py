@@ -17,9 +17,10 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote, unquote
 
 import lzstring
@@ -30,8 +31,7 @@ from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import KST, parse_instant, resolve_relative
 from outsourcing.normalize.money import UNKNOWN, Budget, budget_from_amounts, number, parse_krw
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
-from outsourcing.platforms.base import PageNotRecognised, looks_like_challenge
-from outsourcing.platforms.pages import load_json, refuse_error_status
+from outsourcing.platforms.pages import PageNotRecognised, load_json, looks_like_challenge, refuse_error_status
 
 PLATFORM = "wishket"
 ORIGIN = "https://www.wishket.com"
@@ -440,7 +440,7 @@ def listed_posted_until(card: Mapping[str, Any]) -> str | None:
     if start is None:
         return None
     day = datetime.fromisoformat(start).astimezone(KST).date() + timedelta(days=1)
-    return (datetime(day.year, day.month, day.day, tzinfo=KST) - timedelta(microseconds=1)).astimezone(timezone.utc).isoformat()
+    return (datetime(day.year, day.month, day.day, tzinfo=KST) - timedelta(microseconds=1)).astimezone(UTC).isoformat()
 
 
 def status_from_marks(marks: Iterable[str]) -> str | None:

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from outsourcing.platforms.base import PageNotRecognised, PlatformSpider
-from outsourcing.platforms.pages import require_text
+from outsourcing.platforms.base import PlatformSpider
+from outsourcing.platforms.pages import PageNotRecognised, require_text
 from outsourcing.platforms.wishket import parser
 
 logger = logging.getLogger(__name__)

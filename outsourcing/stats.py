@@ -1,0 +1,101 @@
+"""Every stats key the project writes, in one place.
+
+Scrapy's stats collector is a flat dict shared by every component of a crawl; keys written by
+one component and read by another (the spider writes truncation, the outcome reads listing
+pages, `crawlall` reads the storage counts) are a protocol, so they are named here rather than
+spelled out where they are used. The values are public too: they appear in the stats dump at the
+end of a crawl, in `crawl_runs.stats`, and the README names some of them.
+
+Keys that carry a variable part (a reason, a status code) are built by the functions below.
+"""
+
+from __future__ import annotations
+
+PREFIX = "outsourcing/"
+
+# --- outcome (outsourcing/outcome.py decides the exit status from these) ------------------------
+ERRORS = PREFIX + "errors"                 # every error of the run: pages, storage, pipelines
+EXIT_CODE = PREFIX + "exit_code"           # the crawl's exit status, set when it closes
+PROBLEMS = PREFIX + "problems"             # the reasons behind a non-zero exit status
+ITEM_ERRORS = PREFIX + "item_errors"       # postings a pipeline failed on (neither stored nor rejected)
+
+# --- pages ---------------------------------------------------------------------------------------
+LISTING_TRIED = PREFIX + "listing_pages/requested"
+LISTING_OK = PREFIX + "listing_pages/recognised"
+LISTING_POSTINGS = PREFIX + "listing_postings"  # postings listed on recognised listing pages
+
+
+def unrecognised(reason: str) -> str:
+    """A page a parser did not recognise, per reason (challenge_page, not_json, ...)."""
+    return f"{PREFIX}unrecognised/{reason}"
+
+
+def request_error(reason: str) -> str:
+    """A page that could not be fetched after retries, per reason (http_404, TimeoutError ...)."""
+    return f"{PREFIX}request_errors/{reason}"
+
+
+def detail_restricted(reason: str) -> str:
+    """A detail page the platform withholds on purpose (login wall); the listing entry is kept."""
+    return f"{PREFIX}detail_restricted/{reason}"
+
+
+def detail_unrecognised(reason: str) -> str:
+    """A detail page not understood; the listing entry is kept, and it counts as an error."""
+    return f"{PREFIX}detail_unrecognised/{reason}"
+
+
+def backoff(status: int) -> str:
+    """Answers (429, 503) that paused requests to a host."""
+    return f"{PREFIX}backoff/{status}"
+
+
+# --- a run cut short, and incremental runs ------------------------------------------------------
+TRUNCATED_PREFIX = PREFIX + "truncated/"
+TRUNCATED_MAX_PAGES = TRUNCATED_PREFIX + "max_pages"
+TRUNCATED_MAX_ITEMS = TRUNCATED_PREFIX + "max_items"
+WATERMARK_SCOPE = PREFIX + "watermark_scope"
+INCREMENTAL_STOPPED_AT_WATERMARK = PREFIX + "incremental/stopped_at_watermark"
+INCREMENTAL_STOPPED_AT_PAGE = PREFIX + "incremental/stopped_at_page"
+INCREMENTAL_PAGES_NOT_READ = PREFIX + "incremental/pages_not_read"
+INCREMENTAL_SKIPPED_STORED = PREFIX + "incremental/skipped_stored"
+
+# --- items ---------------------------------------------------------------------------------------
+DUPLICATES = PREFIX + "duplicates"
+VALIDATION_NUL_STRIPPED = PREFIX + "validation/nul_stripped"
+VALIDATION_ITEMS_WITH_NUL = PREFIX + "validation/items_with_nul"
+VALIDATION_PII_REMOVED = PREFIX + "validation/pii_removed"
+KMONG_CONFIDENTIAL_SKIPPED = PREFIX + "kmong/confidential_skipped"
+
+
+def rejected(reason: str) -> str:
+    """Postings rejected with a reason (validation's missing:title, the database's database:54000)."""
+    return f"{PREFIX}rejected/{reason}"
+
+
+# --- storage -------------------------------------------------------------------------------------
+STORAGE_PREFIX = PREFIX + "storage/"
+STORAGE_RUN_ID = STORAGE_PREFIX + "run_id"
+STORAGE_INSERTED = STORAGE_PREFIX + "inserted"
+STORAGE_UPDATED = STORAGE_PREFIX + "updated"
+STORAGE_UNCHANGED = STORAGE_PREFIX + "unchanged"
+STORAGE_REFUSED = STORAGE_PREFIX + "refused"
+STORAGE_ERRORS = STORAGE_PREFIX + "errors"
+STORAGE_WRITE_FAILURES = STORAGE_PREFIX + "write_failures"
+STORAGE_SPILLED = STORAGE_PREFIX + "spilled"
+STORAGE_SPILLED_REJECTED = STORAGE_PREFIX + "spilled_rejected"
+STORAGE_REPLAYED = STORAGE_PREFIX + "replayed"
+STORAGE_TAKEN_BACK = STORAGE_PREFIX + "taken_back"
+STORAGE_WATERMARK = STORAGE_PREFIX + "watermark"
+STORAGE_CLOSED = STORAGE_PREFIX + "closed"
+
+
+def storage(name: str) -> str:
+    """A storage counter by its short name (inserted, spilled ...), as the store counts them."""
+    return STORAGE_PREFIX + name
+
+
+# --- proxies -------------------------------------------------------------------------------------
+PROXY_REQUESTS = PREFIX + "proxy/requests"
+PROXY_REFUSED = PREFIX + "proxy/refused"
+PROXY_ERRORS = PREFIX + "proxy/errors"
