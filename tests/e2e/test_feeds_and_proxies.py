@@ -273,3 +273,20 @@ def test_which_proxy_a_platform_gets() -> None:
     assert proxy_for("freemoa", settings, {}) == "http://kr-proxy:3128"
     with pytest.raises(ProxyMisconfigured, match=r"kmong: proxy 'kr-proxy:3128'"):
         proxy_for("kmong", {"kmong": "kr-proxy:3128"}, {})
+
+
+def test_a_proxy_password_with_reserved_characters_works_and_never_shows(mirror: Mirror, database_url: str,
+                                                                         tmp_path: Path) -> None:
+    """`#` and `?` unencoded in a proxy password: Scrapy's proxy parser reads them (the proxy
+    gets the right credentials), and the log masks the whole password, not what urlsplit sees."""
+    serve_platforms(mirror)
+    password = "s3c#r?t-proxy"
+    with LocalProxy(user="scraper", password=password) as local:
+        run = run_scrapy(["crawl", "remoteok", "-a", f"base_url={mirror.url}"],
+                         home=tmp_path / "home", database_url=database_url,
+                         env={"OUTSOURCING_PROXY_REMOTEOK": local.url("scraper", password)})
+        assert run.returncode == 0, run.log[-3000:]
+        assert {r.authorization for r in local.requests} == {local._expected_authorization()}
+    assert f"remoteok: requests go through the proxy http://scraper:***@{local.address}" in run.log
+    for piece in (password, "s3c", "r?t-proxy", "t-proxy"):
+        assert piece not in run.log + run.stdout, piece
