@@ -14,6 +14,16 @@ from scrapy.exceptions import UsageError
 
 from outsourcing import stats as keys
 from outsourcing.outcome import EXIT_FAILED, crawl_outcome
+from outsourcing.platforms.base import PlatformSpider
+
+
+def refuse_arguments(spidercls: type, arguments: dict[str, str]) -> None:
+    """A usage error (exit 2) for -a arguments that would replace one of the spider's own
+    attributes (`-a name=../../x`), before anything runs or is written."""
+    if isinstance(spidercls, type) and issubclass(spidercls, PlatformSpider):
+        refused = spidercls.refused_arguments(arguments)
+        if refused:
+            raise UsageError("; ".join(refused), print_help=False)
 
 
 class Command(ScrapyCrawlCommand):
@@ -24,6 +34,7 @@ class Command(ScrapyCrawlCommand):
         if len(args) != 1:
             raise UsageError("give exactly one spider name" if args else "which spider?")
         assert self.crawler_process
+        refuse_arguments(self.crawler_process.spider_loader.load(args[0]), opts.spargs)
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

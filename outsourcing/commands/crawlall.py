@@ -42,6 +42,7 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.defer import ensure_awaitable
 
 from outsourcing import stats as keys
+from outsourcing.commands.crawl import refuse_arguments
 from outsourcing.outcome import EXIT_FAILED, EXIT_OK, crawl_outcome
 from outsourcing.storage.database import (
     ENV_DATABASE_URL,
@@ -342,6 +343,8 @@ class Command(BaseRunSpiderCommand):
         names = select_spiders(available, args)
         check_feed_options(opts, names)
         arguments = spider_arguments(opts.spargs, names, available)
+        for name in names:
+            refuse_arguments(self.crawler_process.spider_loader.load(name), arguments[name])
         rounds = opts.times if opts.times is not None else (None if opts.every is not None else 1)
         name_platforms_in_log()
         database = SharedDatabase(self.settings)

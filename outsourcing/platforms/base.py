@@ -10,8 +10,9 @@ and `parser.py` (pure functions from a response to items); the spider never extr
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -67,6 +68,9 @@ class PlatformSpider(scrapy.Spider):
         mode: str = "full",
         **kwargs: Any,
     ) -> None:
+        refused = self.refused_arguments(kwargs)
+        if refused:
+            raise ValueError(refused[0])
         super().__init__(*args, **kwargs)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.max_pages = _positive_int("max_pages", max_pages)
@@ -80,6 +84,40 @@ class PlatformSpider(scrapy.Spider):
         self.watermark: datetime | None = None
         #: Incremental: where paging stopped, and about how many listing pages were left unread.
         self.paging_stopped: tuple[str, int | None] | None = None
+
+    @classmethod
+    def refused_arguments(cls, arguments: Iterable[str]) -> list[str]:
+        """Why each of `arguments` (-a names) may not be given, or [] when all may.
+
+        Scrapy sets every -a argument as an attribute of the spider, so `-a name=../../x` would
+        rename it (the feed path, crawl_runs, spill files and watermarks use the name) and
+        `-a origin=...` would change the item URLs; scrapyd passes every extra field of a
+        schedule request as such an argument. An argument that is not one the spider declares
+        (the contract's and its own filters) may not replace anything the spider has."""
+        declared = cls.declared_arguments()
+        reasons = []
+        for argument in arguments:
+            if argument in declared:
+                continue
+            if argument == "name" or hasattr(cls, argument):
+                reasons.append(
+                    f"-a {argument}=...: {argument!r} is not an argument of the {cls.name} spider but one of its "
+                    f"own attributes, which it would replace; its arguments: {', '.join(sorted(declared))}"
+                )
+        return reasons
+
+    @classmethod
+    def declared_arguments(cls) -> frozenset[str]:
+        """The -a arguments the spider declares: the contract's and its own `__init__` keywords."""
+        names: set[str] = set(CONTRACT_ARGUMENTS)
+        for klass in cls.__mro__:
+            if not (isinstance(klass, type) and issubclass(klass, PlatformSpider)) or "__init__" not in vars(klass):
+                continue
+            for parameter in inspect.signature(klass.__init__).parameters.values():
+                if parameter.kind is inspect.Parameter.KEYWORD_ONLY or (
+                        parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and parameter.name != "self"):
+                    names.add(parameter.name)
+        return frozenset(names)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PlatformSpider:

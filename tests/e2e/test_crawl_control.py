@@ -38,3 +38,24 @@ def test_a_database_password_with_reserved_characters_never_reaches_the_log(mirr
     # The postings were not lost: they wait for the next run that reaches the database.
     assert list((tmp_path / "home" / "spill").glob("remoteok-*.jsonl"))
     assert query(database_url, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'postings'")[0]["n"] == 0
+
+
+# --- arguments that would replace the spider's own attributes -------------------------------------
+
+
+def test_an_argument_named_name_is_refused_before_anything_is_written(mirror: Mirror, database_url: str,
+                                                                      tmp_path: Path) -> None:
+    """`-a name=../../../x` (scrapyd passes every extra POST field as -a) would rename the
+    spider: the feed lands outside FEEDS_DIR, and crawl_runs, spill files and watermarks get
+    the name. A usage error instead, before anything runs."""
+    serve_platforms(mirror)
+    feeds = tmp_path / "deep" / "er" / "feeds"
+    feeds.mkdir(parents=True)
+    for command in (["crawl", "remoteok"], ["crawlall", "remoteok"]):
+        run = run_scrapy([*command, "-a", f"base_url={mirror.url}", "-a", "name=../../../escaped",
+                          "-s", f"FEEDS_DIR={feeds}"], home=tmp_path / "home", database_url=database_url)
+        assert run.returncode == 2, run.log[-3000:]
+        assert "-a name=...: 'name' is not an argument of the remoteok spider" in run.log
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert mirror.count("/api") == 0
+    assert query(database_url, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'crawl_runs'")[0]["n"] == 0
