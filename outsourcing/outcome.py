@@ -33,6 +33,10 @@ def crawl_outcome(stats: Mapping[str, Any], reason: str | None = None) -> tuple[
     item_errors = int(stats.get(keys.ITEM_ERRORS, 0))
     if item_errors:
         problems.append(f"{item_errors} postings failed in the pipelines (neither stored nor rejected)")
+    callback_errors = int(stats.get(keys.CALLBACK_ERRORS, 0))
+    if callback_errors:
+        problems.append(f"{callback_errors} pages failed in the spider's code (the rest of such a page, and "
+                        "what it would have led to, was not read)")
     if not int(stats.get(keys.LISTING_OK, 0)):
         problems.append("no listing page of the platform could be read or recognised")
     return (EXIT_FAILED if problems else EXIT_OK), problems

@@ -18,6 +18,7 @@ ERRORS = PREFIX + "errors"                 # every error of the run: pages, stor
 EXIT_CODE = PREFIX + "exit_code"           # the crawl's exit status, set when it closes
 PROBLEMS = PREFIX + "problems"             # the reasons behind a non-zero exit status
 ITEM_ERRORS = PREFIX + "item_errors"       # postings a pipeline failed on (neither stored nor rejected)
+CALLBACK_ERRORS = PREFIX + "callback_errors"  # pages whose callback raised (a bug, or input it cannot handle)
 
 # --- pages ---------------------------------------------------------------------------------------
 LISTING_TRIED = PREFIX + "listing_pages/requested"

@@ -4,14 +4,20 @@ processes against the local mirror and a real PostgreSQL."""
 
 from __future__ import annotations
 
+import copy
+import json
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from outsourcing.mirror import Mirror
+from outsourcing.mirror import Mirror, MirrorRequest, Reply
+from outsourcing.platforms.freelancer.spider import API_PATH
 from tests.conftest import query
 from tests.e2e.test_crawlall import run_scrapy, serve_platforms
+from tests.e2e.test_incremental_global import FL_NEWEST_OLD, Listing, fl_envelope, hourly, serve_freelancer
+from tests.helpers import watermark
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +65,55 @@ def test_an_argument_named_name_is_refused_before_anything_is_written(mirror: Mi
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
     assert mirror.count("/api") == 0
     assert query(database_url, "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'crawl_runs'")[0]["n"] == 0
+
+
+# --- an exception in a callback -------------------------------------------------------------------
+
+
+def test_an_exception_in_a_callback_fails_the_run_and_moves_no_watermark_and_closes_nothing(
+        mirror: Mirror, crawl, database_url: str) -> None:
+    """One Freelancer.com project with `"jobs": 3` on page 2 of 3: the parser raises TypeError,
+    which is not "page not recognised". The run must not pass for complete: it exits 1 with the
+    reason in crawl_runs.problems, counts the error, moves no watermark and closes nothing."""
+    listing = Listing(per_page=3, postings=hourly(54000000, 2, FL_NEWEST_OLD))
+    serve_freelancer(mirror, listing)
+    first = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"})
+    assert first.returncode == 0, first.log[-3000:]
+    assert watermark(database_url, "freelancer") == FL_NEWEST_OLD
+    # Those two were last seen long ago: a clean full run now would close them.
+    query(database_url, "UPDATE posting_seen SET last_seen_at = now() - interval '30 days'")
+
+    # The board moved on: 9 new projects, the old two gone; the 5th (page 2) is malformed.
+    listing.postings = hourly(54000100, 9, FL_NEWEST_OLD + timedelta(days=1))
+    malformed = listing.postings[4].id
+    envelope = fl_envelope()
+    template, users = envelope["result"]["projects"][0], envelope["result"]["users"]
+
+    def route(request: MirrorRequest) -> Reply:
+        offset = int(request.query.get("offset", ["0"])[0])
+        projects = []
+        for posting in listing.postings[offset: offset + 3]:
+            data = copy.deepcopy(template)
+            data.update(id=int(posting.id), title=f"Project {posting.id}", seo_url=f"python/Project-{posting.id}")
+            data["time_submitted"] = data["submitdate"] = int(posting.posted.timestamp())
+            if posting.id == malformed:
+                data["jobs"] = 3
+            projects.append(data)
+        body = {"status": "success", "result": {"projects": projects, "total_count": len(listing.postings),
+                                                "users": users}}
+        return Reply(body=json.dumps(body).encode(), content_type="application/json")
+
+    mirror.add(API_PATH, route)
+    result = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"})
+    assert result.returncode == 1, result.log[-3000:]
+    assert "freelancer: error in the spider's code on " in result.log and "offset=3" in result.log
+    assert "TypeError" in result.log
+    run = query(database_url, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
+    assert run["exit_code"] == 1 and run["errors"] >= 1
+    assert any("failed in the spider's code" in problem for problem in run["problems"]), run["problems"]
+    # Not a complete run: the watermark stays, and the two postings unseen for 30 days stay open.
+    assert watermark(database_url, "freelancer") == FL_NEWEST_OLD
+    statuses = query(database_url, "SELECT status FROM postings WHERE external_id = ANY($1::text[])",
+                     ["54000000", "54000001"])
+    assert [row["status"] for row in statuses] == ["open", "open"]
+    assert query(database_url, "SELECT count(*) AS n FROM posting_changes")[0]["n"] == 0
