@@ -52,6 +52,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "outsourcing.extensions.CrawlReport": 500,
+    # -a mode=incremental: what is stored, where paging stops, the watermark (incremental.py).
+    "outsourcing.incremental.IncrementalCrawl": 510,
 }
 ITEM_PIPELINES = {
     "outsourcing.pipelines.validation.ValidationPipeline": 300,

@@ -24,6 +24,7 @@ CALLBACK_ERRORS = PREFIX + "callback_errors"  # pages whose callback raised (a b
 LISTING_TRIED = PREFIX + "listing_pages/requested"
 LISTING_OK = PREFIX + "listing_pages/recognised"
 LISTING_POSTINGS = PREFIX + "listing_postings"  # postings listed on recognised listing pages
+DETAILS_REQUESTED = PREFIX + "detail_pages/requested"
 
 
 def unrecognised(reason: str) -> str:
