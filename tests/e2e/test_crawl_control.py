@@ -15,7 +15,8 @@ import pytest
 from outsourcing.mirror import Mirror, MirrorRequest, Reply
 from outsourcing.platforms.freelancer.spider import API_PATH
 from tests.conftest import query
-from tests.e2e.test_crawlall import run_scrapy, serve_platforms
+from outsourcing.commands.crawlall import leave_out_restricted
+from tests.e2e.test_crawlall import run_scrapy, serve_platforms, summaries
 from tests.e2e.test_incremental_global import FL_NEWEST_OLD, Listing, fl_envelope, hourly, serve_freelancer
 from tests.helpers import watermark
 
@@ -117,3 +118,34 @@ def test_an_exception_in_a_callback_fails_the_run_and_moves_no_watermark_and_clo
                      ["54000000", "54000001"])
     assert [row["status"] for row in statuses] == ["open", "open"]
     assert query(database_url, "SELECT count(*) AS n FROM posting_changes")[0]["n"] == 0
+
+
+# --- platforms whose terms restrict crawling --------------------------------------------------------
+
+
+def test_crawlall_without_names_leaves_out_restricted_platforms_and_says_why(mirror: Mirror, database_url: str,
+                                                                           tmp_path: Path) -> None:
+    """`scrapy crawlall` alone does not run the platforms whose terms forbid crawling (Wishket,
+    Freelancer.com, Kmong): the output says which and why. A setting (or naming one) opts in."""
+    serve_platforms(mirror)
+    run = run_scrapy(["crawlall", "-a", f"base_url={mirror.url}", "-s", "RESTRICTED_PLATFORMS_ENABLED=kmong"],
+                     home=tmp_path / "home", database_url=database_url, timeout=240)
+    [table] = summaries(run.stdout)
+    assert sorted(name for name in table if name != "total") == [
+        "elancer", "freemoa", "guru", "kmong", "peopleperhour", "remoteok", "weworkremotely"]
+    assert table["remoteok"]["result"] == "ok" and table["weworkremotely"]["result"] == "ok"
+    assert "not run: wishket: Wishket's terms explicitly forbid crawling; name it (scrapy crawlall wishket)" in run.stdout
+    assert "not run: freelancer: Freelancer.com's User Agreement (section 33) forbids" in run.stdout
+    assert "not run: kmong" not in run.stdout
+    assert "crawlall: not running wishket: Wishket's terms explicitly forbid crawling" in run.log
+    # Nothing was asked of the restricted platforms' paths.
+    assert not [r.path for r in mirror.requests if r.path.startswith(("/project/", "/api/projects/"))]
+    spiders = {row["spider"] for row in query(database_url, "SELECT spider FROM crawl_runs")}
+    assert "wishket" not in spiders and "freelancer" not in spiders and "kmong" in spiders
+
+
+def test_restricted_platforms_run_when_named_or_enabled() -> None:
+    restricted = {"wishket": "terms", "kmong": "robots"}
+    names = ["elancer", "kmong", "remoteok", "wishket"]
+    assert leave_out_restricted(names, restricted, []) == (["elancer", "remoteok"], restricted)
+    assert leave_out_restricted(names, restricted, ["wishket"]) == (["elancer", "remoteok", "wishket"], {"kmong": "robots"})
