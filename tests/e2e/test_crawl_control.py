@@ -12,10 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from outsourcing.commands.crawlall import leave_out_restricted
 from outsourcing.mirror import Mirror, MirrorRequest, Reply
 from outsourcing.platforms.freelancer.spider import API_PATH
 from tests.conftest import query
-from outsourcing.commands.crawlall import leave_out_restricted
 from tests.e2e.test_crawlall import run_scrapy, serve_platforms, summaries
 from tests.e2e.test_incremental_global import FL_NEWEST_OLD, Listing, fl_envelope, hourly, serve_freelancer
 from tests.helpers import watermark
@@ -71,22 +71,9 @@ def test_an_argument_named_name_is_refused_before_anything_is_written(mirror: Mi
 # --- an exception in a callback -------------------------------------------------------------------
 
 
-def test_an_exception_in_a_callback_fails_the_run_and_moves_no_watermark_and_closes_nothing(
-        mirror: Mirror, crawl, database_url: str) -> None:
-    """One Freelancer.com project with `"jobs": 3` on page 2 of 3: the parser raises TypeError,
-    which is not "page not recognised". The run must not pass for complete: it exits 1 with the
-    reason in crawl_runs.problems, counts the error, moves no watermark and closes nothing."""
-    listing = Listing(per_page=3, postings=hourly(54000000, 2, FL_NEWEST_OLD))
-    serve_freelancer(mirror, listing)
-    first = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"})
-    assert first.returncode == 0, first.log[-3000:]
-    assert watermark(database_url, "freelancer") == FL_NEWEST_OLD
-    # Those two were last seen long ago: a clean full run now would close them.
-    query(database_url, "UPDATE posting_seen SET last_seen_at = now() - interval '30 days'")
-
-    # The board moved on: 9 new projects, the old two gone; the 5th (page 2) is malformed.
-    listing.postings = hourly(54000100, 9, FL_NEWEST_OLD + timedelta(days=1))
-    malformed = listing.postings[4].id
+def serve_listing_with_a_malformed_project(mirror: Mirror, listing: Listing, malformed: str) -> None:
+    """Freelancer.com's API over `listing`, 3 projects a page; project `malformed` has
+    `"jobs": 3` where the API gives a list."""
     envelope = fl_envelope()
     template, users = envelope["result"]["projects"][0], envelope["result"]["users"]
 
@@ -105,6 +92,32 @@ def test_an_exception_in_a_callback_fails_the_run_and_moves_no_watermark_and_clo
         return Reply(body=json.dumps(body).encode(), content_type="application/json")
 
     mirror.add(API_PATH, route)
+
+
+def serve_malformed_freelancer(mirror: Mirror, *, count: int, malformed: int) -> Listing:
+    """`count` projects, the `malformed`-th (0-based, newest first) with `"jobs": 3`."""
+    listing = Listing(per_page=3, postings=hourly(56000000, count, FL_NEWEST_OLD))
+    serve_listing_with_a_malformed_project(mirror, listing, listing.postings[malformed].id)
+    return listing
+
+
+def test_an_exception_in_a_callback_fails_the_run_and_moves_no_watermark_and_closes_nothing(
+        mirror: Mirror, crawl, database_url: str) -> None:
+    """One Freelancer.com project with `"jobs": 3` on page 2 of 3: the parser raises TypeError,
+    which is not "page not recognised". The run must not pass for complete: it exits 1 with the
+    reason in crawl_runs.problems, counts the error, moves no watermark and closes nothing."""
+    listing = Listing(per_page=3, postings=hourly(54000000, 2, FL_NEWEST_OLD))
+    serve_freelancer(mirror, listing)
+    first = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"})
+    assert first.returncode == 0, first.log[-3000:]
+    assert watermark(database_url, "freelancer") == FL_NEWEST_OLD
+    # Those two were last seen long ago: a clean full run now would close them.
+    query(database_url, "UPDATE posting_seen SET last_seen_at = now() - interval '30 days'")
+
+    # The board moved on: 9 new projects, the old two gone; the 5th (page 2) is malformed.
+    listing.postings = hourly(54000100, 9, FL_NEWEST_OLD + timedelta(days=1))
+    malformed = listing.postings[4].id
+    serve_listing_with_a_malformed_project(mirror, listing, malformed)
     result = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"})
     assert result.returncode == 1, result.log[-3000:]
     assert "freelancer: error in the spider's code on " in result.log and "offset=3" in result.log
