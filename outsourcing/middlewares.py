@@ -27,6 +27,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from outsourcing import stats as keys
 from outsourcing.normalize.dates import now_utc
+from outsourcing.platforms.base import REFUSED_REASONS, count_listing_failure
 from outsourcing.platforms.pages import PageNotRecognised
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ class PageErrorsMiddleware(BaseSpiderMiddleware):
             return []
         stats.inc_value(keys.unrecognised(exception.reason))
         stats.inc_value(keys.ERRORS)
+        if response.meta.get("page_kind") == "listing":
+            kind = "refused" if exception.reason in REFUSED_REASONS else "unrecognised"
+            count_listing_failure(stats, kind, f"{exception.reason} ({response.url})")
         logger.error(
             "%s: page not recognised: %s: %s%s",
             getattr(spider, "name", "?"), response.url, exception.reason,

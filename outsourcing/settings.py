@@ -54,6 +54,8 @@ EXTENSIONS = {
     "outsourcing.extensions.CrawlReport": 500,
     # -a mode=incremental: what is stored, where paging stops, the watermark (incremental.py).
     "outsourcing.incremental.IncrementalCrawl": 510,
+    # Noise to DEBUG: embedded PostgreSQL chatter, tracebacks of expected network failures.
+    "outsourcing.logs.LogPolicy": 0,
 }
 ITEM_PIPELINES = {
     "outsourcing.pipelines.validation.ValidationPipeline": 300,
@@ -111,6 +113,11 @@ RESTRICTED_PLATFORMS_ENABLED: list[str] = []
 # crawlall summary and logged as an error.
 FAILING_RUNS_THRESHOLD = 3
 
-# --- progress --------------------------------------------------------------------------------
+# --- progress and logs -----------------------------------------------------------------------
 PROGRESS_INTERVAL = 60.0      # seconds between progress lines
 LOGSTATS_INTERVAL = 0         # our progress line replaces Scrapy's
+# The last line of a crawl is its outcome: Scrapy's stats dump goes to DEBUG, and to STATS_FILE
+# (JSON; %(name)s is the spider) when set (outsourcing/logs.py).
+STATS_CLASS = "outsourcing.logs.RunStatsCollector"
+STATS_DUMP = False
+STATS_FILE = None

@@ -37,6 +37,23 @@ def request_error(reason: str) -> str:
     return f"{PREFIX}request_errors/{reason}"
 
 
+#: Why listing pages failed, by kind (listing_failure): the site could not be reached (DNS,
+#: connection, TLS, time-out), it refused (401/403/407/429/451/503, a challenge or login page,
+#: robots.txt), it answered with an error status (404, 500 ...), or with a page whose structure
+#: the parser does not recognise (a layout change).
+LISTING_FAILURE_KINDS = ("unreachable", "refused", "error", "unrecognised")
+
+
+def listing_failure(kind: str) -> str:
+    """Listing pages that failed, per kind (LISTING_FAILURE_KINDS)."""
+    return f"{PREFIX}listing_failures/{kind}"
+
+
+def listing_failure_example(kind: str) -> str:
+    """The first failure of that kind, as "reason (URL)", for the outcome's wording."""
+    return f"{PREFIX}listing_failures/{kind}/first"
+
+
 def detail_restricted(reason: str) -> str:
     """A detail page the platform withholds on purpose (login wall); the listing entry is kept."""
     return f"{PREFIX}detail_restricted/{reason}"

