@@ -321,5 +321,8 @@ def test_a_proxy_password_with_reserved_characters_works_and_never_shows(mirror:
         assert run.returncode == 0, run.log[-3000:]
         assert {r.authorization for r in local.requests} == {local._expected_authorization()}
     assert f"remoteok: requests go through the proxy http://scraper:***@{local.address}" in run.log
+    # The last line is the outcome (issue 13.4).
+    assert run.log.rstrip().splitlines()[-1].endswith(
+        "INFO: remoteok: done, exit 0: 3 postings stored (3 new, 0 updated, 0 unchanged), 0 dropped, 0 errors")
     for piece in (password, "s3c", "r?t-proxy", "t-proxy"):
         assert piece not in run.log + run.stdout, piece
