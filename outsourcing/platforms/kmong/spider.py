@@ -200,14 +200,14 @@ class KmongSpider(PlatformSpider):
                 continue
             entries.append(entry)
         # Incremental: stored requests get no detail call and no item (the full run revisits them).
-        new, covered = await self.new_entries(entries, lambda entry: str(entry["id"]))
-        for entry in new:
+        listing = await self.read_listing(entries, id_of=lambda entry: str(entry["id"]), where=f"list page {page.page}",
+                                          page=page.page)
+        for entry in listing.new:
             if self.items_limit_reached():
                 return
             yield self.detail_request(parser.detail_path(entry["id"]), self.parse_detail, cb_kwargs={"entry": entry})
-        if covered:
+        if listing.stop_here():
             # Newest first, and a clean complete run stored everything listed below this request.
-            self.stop_paging(f"list page {page.page}", page=page.page)
             return
         if page.has_next and not self.items_limit_reached():
             request = self.list_request(page.page + 1)
