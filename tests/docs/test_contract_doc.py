@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from outsourcing import stats as keys
 from outsourcing.items import (
     BUDGET_TYPES,
     CONTRACT_FIELDS,
@@ -101,7 +102,7 @@ def test_the_view_is_documented() -> None:
 
 def test_every_exit_reason_is_documented() -> None:
     # Stats that trip every rule of outcome.py at once.
-    code, problems = crawl_outcome({"outsourcing/storage/spilled": 3, "outsourcing/item_errors": 2}, "shutdown")
+    code, problems = crawl_outcome({keys.STORAGE_SPILLED: 3, keys.ITEM_ERRORS: 2}, "shutdown")
     assert code == 1 and len(problems) == 4
     documented = re.sub(r"\s+", " ", section(contract_text(), "Exit status"))
     for problem in problems:
