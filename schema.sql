@@ -1,4 +1,4 @@
--- outsourcing: the database schema (../shared/docs/contract.md, "The tables").
+-- outsourcing: the database schema (docs/contract.md, "The tables").
 --
 -- Idempotent on PostgreSQL 15 and newer: the pipeline applies it when a crawl opens, and
 -- `psql -f schema.sql` works too. Later changes are added below as numbered, additive

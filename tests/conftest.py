@@ -27,7 +27,10 @@ import pytest
 from outsourcing.mirror import Mirror
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: The project's own recorded pages of every platform, with what the parsers must make of them
+#: beside them (`*.expected.json`). They live in the package, not here, because the recorded
+#: site (`python -m outsourcing.mirror`, `scrapy demo`) serves the same files: one copy.
+FIXTURES = REPO / "outsourcing" / "mirror" / "pages"
 CAPTURES = REPO.parent / "shared" / "captures"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

