@@ -140,4 +140,54 @@ INSERT INTO schema_version (version, description)
 VALUES (2, 'platform_watermarks')
 ON CONFLICT (version) DO NOTHING;
 
+-- 5: the read API's queries (issue 14) ------------------------------------------------------
+
+-- Search in title and description is case-insensitive substring search ("웹" finds "웹사이트",
+-- "react" finds "React.js"): every query keeps the plain test
+-- `outsourcing_search_text(title, description) LIKE '%term%'`, and indexes only narrow down
+-- the rows it runs on, so results never depend on an index. PostgreSQL's text search does not
+-- split Korean, and pg_trgm extracts no trigram from a 1- or 2-character pattern ('%웹%',
+-- '%개발%'), so there are two trigram indexes:
+-- - postings_search_text: trigrams of the lower-cased text, for terms of 3+ characters;
+-- - postings_search_hangul: only the Hangul of the text, every syllable X written "X X", so
+--   that a run ABC becomes the words "A AB BC C": a 1-syllable term X is then the word-start
+--   trigram "  X" (pattern '% X%') and a 2-syllable term XY the word " XY " (pattern
+--   '% XY %'). Terms of 1-2 Latin letters have no index (they are common: the API finds them
+--   by walking the newest postings).
+-- pg_trgm classifies characters with the database's LC_CTYPE: under C.UTF-8 or a UTF-8 locale
+-- Hangul is alphanumeric; under plain "C" it is not, and the indexes then find no Hangul
+-- trigram (still correct results, no speed-up for Korean terms; /health reports it).
+-- The functions are IMMUTABLE and indexed: never change a body without rebuilding its index.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE OR REPLACE FUNCTION outsourcing_search_text(title text, description text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN lower(title || E'\n' || coalesce(description, ''));
+
+CREATE OR REPLACE FUNCTION outsourcing_hangul_grams(title text, description text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ' ' || regexp_replace(regexp_replace(title || ' ' || coalesce(description, ''), '[^가-힣]+', ' ', 'g'),
+                                 '([가-힣])', '\1 \1', 'g') || ' ';
+
+CREATE OR REPLACE FUNCTION outsourcing_lower_skills(skills text[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT coalesce(array_agg(lower(s)), '{}') FROM unnest(skills) s);
+
+CREATE INDEX IF NOT EXISTS postings_search_text
+    ON postings USING gin (outsourcing_search_text(title, description) gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS postings_search_hangul
+    ON postings USING gin (outsourcing_hangul_grams(title, description) gin_trgm_ops);
+-- Skills match case-insensitively (RemoteOK's "python" is Wishket's "Python").
+CREATE INDEX IF NOT EXISTS postings_skills_lower ON postings USING gin (outsourcing_lower_skills(skills));
+-- The API's one order (newest first, no posted_at last, then platform and external_id, all
+-- descending so that a keyset cursor is one row comparison) and the same per platform.
+CREATE INDEX IF NOT EXISTS postings_api_order
+    ON postings ((coalesce(posted_at, '-infinity'::timestamptz)) DESC, platform DESC, external_id DESC);
+CREATE INDEX IF NOT EXISTS postings_api_platform_order
+    ON postings (platform, (coalesce(posted_at, '-infinity'::timestamptz)) DESC, external_id DESC);
+
+INSERT INTO schema_version (version, description)
+VALUES (5, 'read API: trigram search (text, Hangul grams), lower-case skills, keyset order')
+ON CONFLICT (version) DO NOTHING;
+
 COMMIT;
