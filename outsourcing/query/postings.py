@@ -189,11 +189,11 @@ def search_sql(posting_filter: PostingFilter, *, limit: int = DEFAULT_LIMIT, cur
     params = SqlParams()
     if probe is None:
         inner = (f"SELECT {_COLUMNS}, p.description FROM postings p "
-                 f"WHERE {posting_filter.where(params, 'p')} AND {_keyset(params, cursor, 'p')} "
+                 f"WHERE {posting_filter.where(params, 'p')} AND {_keyset(params, cursor, 'p.')} "
                  f"ORDER BY {ORDER_BY.format(a='p.')} LIMIT {params.add(limit + 1)}")
     else:
         window = (f"SELECT {_COLUMNS}, p.description FROM postings p "
-                  f"WHERE {posting_filter.where(params, 'p', text='none')} AND {_keyset(params, cursor, 'p')} "
+                  f"WHERE {posting_filter.where(params, 'p', text='none')} AND {_keyset(params, cursor, 'p.')} "
                   f"ORDER BY {ORDER_BY.format(a='p.')} LIMIT {params.add(probe)}")
         inner = (f"SELECT w.* FROM ({window}) w WHERE {posting_filter.where(params, 'w', text='plain')} "
                  f"ORDER BY {ORDER_BY.format(a='w.')} LIMIT {params.add(limit + 1)}")
@@ -220,7 +220,7 @@ async def iter_postings(connection: asyncpg.Connection, posting_filter: PostingF
             return
         sql = (f"SELECT p.*, s.last_seen_at FROM ("
                f"SELECT {_COLUMNS}, p.description FROM postings p "
-               f"WHERE {posting_filter.where(params, 'p')} AND {_keyset(params, cursor, 'p')} "
+               f"WHERE {posting_filter.where(params, 'p')} AND {_keyset(params, cursor, 'p.')} "
                f"ORDER BY {ORDER_BY.format(a='p.')} LIMIT {params.add(size)}) p "
                f"LEFT JOIN posting_seen s USING (platform, external_id) ORDER BY {ORDER_BY.format(a='p.')}")
         rows = await connection.fetch(sql, *params.values)
