@@ -10,7 +10,7 @@ from typing import Annotated, Any, AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from outsourcing import __version__
 from outsourcing.api.auth import require_token
@@ -82,6 +82,12 @@ class FastJSON(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+class CrawlsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    runs: int = Field(5, ge=1, le=50, description="last runs per platform")
 
 
 def database(request: Request) -> Database:
@@ -236,8 +242,7 @@ async def market_skills(params: Annotated[RangeQuery, Query()], db: Annotated[Da
 
 
 @router.get("/crawls/health", response_model=CrawlHealth, tags=["crawls"])
-async def crawls_health(db: Annotated[Database, Depends(database)],
-                        runs: Annotated[int, Query(ge=1, le=50, description="last runs per platform")] = 5) -> dict[str, Any]:
+async def crawls_health(params: Annotated[CrawlsQuery, Query()], db: Annotated[Database, Depends(database)]) -> dict[str, Any]:
     """The last runs per platform with their outcome; `failing`: platforms whose last 3
     finished runs all failed (layouts change, and silence is the usual symptom)."""
-    return await db.query(lambda c: crawl_health(c, runs_per_platform=runs))
+    return await db.query(lambda c: crawl_health(c, runs_per_platform=params.runs))

@@ -149,8 +149,15 @@ class PostingFilter(BaseModel):
     def _instant(cls, value: Any) -> Any:
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime.combine(value, time(0), tzinfo=timezone.utc)
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            return datetime.combine(date.fromisoformat(value.strip()), time(0), tzinfo=timezone.utc)
+        if isinstance(value, str):
+            text = value.strip()
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                return datetime.combine(date.fromisoformat(text), time(0), tzinfo=timezone.utc)
+            if not re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+                # Not a number of seconds either: ISO 8601 only, which is what people can read.
+                raise ValueError("give an ISO 8601 date or instant, e.g. 2026-10-01 or 2026-10-01T09:00:00+09:00")
+        elif isinstance(value, (int, float)):
+            raise ValueError("give an ISO 8601 date or instant, e.g. 2026-10-01 or 2026-10-01T09:00:00+09:00")
         return value
 
     @field_validator("posted_since", "deadline_after")
