@@ -597,6 +597,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="benchmarks to run: ingest (with recrawl), write, shape, memory, api")
     parser.add_argument("--api-size", type=int, default=None,
                         help="postings in the API benchmark's database (default 1,000,000; --quick: 3,000)")
+    parser.add_argument("--api-keep", action="store_true",
+                        help="keep the API benchmark's database for the next run (and reuse a kept one)")
     parser.add_argument("--api-seconds", type=float, default=None,
                         help="seconds per API case and side (default 5; --quick: 0.3)")
     parser.add_argument("--shape-size", type=int, default=None,
@@ -668,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             if "api" in args.only:
                 from bench.api import run_api_bench
 
-                api_figures = asyncio.run(run_api_bench(args.api_size, args.api_seconds))
+                api_figures = asyncio.run(run_api_bench(args.api_size, args.api_seconds, keep=args.api_keep))
         except (CrawlFailed, asyncpg.PostgresError, OSError, RuntimeError) as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
