@@ -29,18 +29,18 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
 
 from bench import db
 
-UTC = timezone.utc
 REPO = Path(__file__).resolve().parents[1]
 CONCURRENCY = 4
 
@@ -67,10 +67,7 @@ KO_SENTENCES = (
     "데이터베이스 설계부터 함께 진행해 주실 분이면 좋겠습니다.",
     "포트폴리오와 예상 견적을 함께 보내 주세요.",
 )
-EN_WORDS = ("data pipeline platform backend frontend react python django api cloud aws kubernetes terraform design "
-            "product growth support customer analytics machine learning model mobile ios android typescript postgres "
-            "redis spark airflow dbt security testing automation devops billing payments search dashboard migration "
-            "performance reliability integration shopify wordpress landing page seo content").split()
+EN_WORDS = ["data", "pipeline", "platform", "backend", "frontend", "react", "python", "django", "api", "cloud", "aws", "kubernetes", "terraform", "design", "product", "growth", "support", "customer", "analytics", "machine", "learning", "model", "mobile", "ios", "android", "typescript", "postgres", "redis", "spark", "airflow", "dbt", "security", "testing", "automation", "devops", "billing", "payments", "search", "dashboard", "migration", "performance", "reliability", "integration", "shopify", "wordpress", "landing", "page", "seo", "content"]
 EN_ROLES = ("Developer", "Engineer", "Designer", "Consultant", "Expert", "Specialist")
 KO_SKILLS = ("Java", "Spring", "React", "Vue.js", "Python", "Django", "PHP", "Flutter", "Swift", "Kotlin", "Node.js",
              "MySQL", "AWS", "Figma", "JavaScript", "TypeScript")
