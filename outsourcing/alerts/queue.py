@@ -476,7 +476,8 @@ async def retry(connection: asyncpg.Connection, *, ids: Sequence[int] = (), sear
     """Failed (or dropped) messages back to pending, due now, with a fresh attempt budget."""
     status_text = await connection.execute(
         "UPDATE alert_messages SET status = 'pending', next_attempt_at = now(), retry_base = attempts "
-        "WHERE status IN ('failed', 'dropped') AND (id = ANY($1::bigint[]) OR ($3 AND ($2::text IS NULL OR search = $2)))",
+        "WHERE status IN ('failed', 'dropped') "
+        "AND (id = ANY($1::bigint[]) OR ($3 AND status = 'failed' AND ($2::text IS NULL OR search = $2)))",
         list(ids), search, all_failed)
     count = int(status_text.rsplit(" ", 1)[-1])
     if count:

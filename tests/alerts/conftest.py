@@ -82,3 +82,53 @@ def start_dispatcher(*, database_url: str, home: Path, env: dict[str, str], log:
                                 stdout=handle, stderr=subprocess.STDOUT)
     finally:
         handle.close()
+
+
+def sync(database_url: str, config: Path, env: dict[str, str]) -> None:
+    """What `scrapy alerts sync` does, in this process (saves a process start per test): apply the
+    schema and store the config's searches, which start from now."""
+    import asyncpg
+
+    from outsourcing.alerts import queue
+    from outsourcing.alerts.config import load_config
+    from outsourcing.storage.database import apply_schema
+    from tests.conftest import run
+
+    async def go() -> None:
+        loaded = load_config(config, {**os.environ, **env})
+        connection = await asyncpg.connect(database_url)
+        try:
+            await apply_schema(connection)
+            await queue.init_connection(connection)
+            await queue.sync_searches(connection, loaded, "tests")
+        finally:
+            await connection.close()
+
+    run(go())
+
+
+def dispatch_once(database_url: str, config: Path, env: dict[str, str],
+                  settings: dict[str, str] | None = None) -> dict[str, int]:
+    """What `scrapy alerts run --once` does (a fresh dispatcher: match, send what is due, stop), in
+    this process with the project's settings; returns its counts."""
+    from scrapy.settings import Settings
+
+    from outsourcing import settings as project_settings
+    from outsourcing.alerts.config import load_config
+    from outsourcing.alerts.dispatcher import Dispatcher, DispatcherOptions
+    from tests.conftest import run
+
+    values = Settings()
+    values.setmodule(project_settings)
+    values.setdict({**FAST, **(settings or {})})
+    loaded = load_config(config, {**os.environ, **env})
+
+    async def go() -> dict[str, int]:
+        dispatcher = Dispatcher(loaded, database_url, DispatcherOptions.from_settings(values))
+        try:
+            await dispatcher.run_once()
+        finally:
+            await dispatcher.stop()
+        return dict(dispatcher.counts)
+
+    return run(go())
