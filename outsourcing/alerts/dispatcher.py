@@ -326,7 +326,10 @@ class Dispatcher:
         (a failing receiver gets its retries later, from the next run or a standalone
         dispatcher), so a broken receiver never holds the crawl."""
         deadline = time.monotonic() + timeout
-        if not await self.wait_ready(max(0.0, deadline - time.monotonic())):
+        # Connected within a few seconds or the database is away: then there is nothing to
+        # drain now, and the crawl must not wait for it.
+        if not await self.wait_ready(min(3.0, max(0.0, deadline - time.monotonic()))):
+            logger.warning("alerts: not connected to the database; undelivered alerts wait there for the next run")
             return
         while time.monotonic() < deadline and not self._stopping:
             failed_before = self.counts["attempts_failed"]
