@@ -362,3 +362,28 @@ async def _backfill(database_url: str, name: str) -> tuple[int, int]:
     finally:
         await connection.close()
     return result.deliveries, result.messages
+
+
+@pytest.mark.scrapyd
+def test_a_scrapyd_job_delivers_alerts(mirror, database_url, tmp_path) -> None:
+    """A job run from the deployed egg, with the alerts config in scrapyd's environment (as the
+    crawler's EnvironmentFile would give it), signs and delivers like any crawl."""
+    from tests.e2e.test_scrapyd import copy_project, scrapyd_deploy, scrapyd_node
+
+    serve_remoteok(mirror, remoteok_jobs())
+    with Receiver() as receiver:
+        config = write_config(tmp_path, webhook_channel("hook", f"{receiver.url}/hook") +
+                              '\n[[searches]]\nname = "python"\nchannels = ["hook"]\nskills = ["python"]\n')
+        env = alerts_env(config)
+        sync(database_url, config, env)
+        project = copy_project(tmp_path / "project")
+        with scrapyd_node(tmp_path / "node", database_url, env) as node:
+            scrapyd_deploy(project, "env", "--version", "r1", scrapyd_url=node.url)
+            job = node.schedule("remoteok", args={"base_url": mirror.url},
+                                settings={"DOWNLOAD_DELAY": "0", "DB_BATCH_MAX_AGE": "0.5"})
+            node.wait_for(job, "finished")
+            log = node.job_log("remoteok", job)
+        assert "alerts: dispatcher" in log, log[-3000:]
+        assert receiver.ids() == [key("python", "2000001")]
+        Webhook(SECRET).verify(receiver.acknowledged()[0].body, receiver.acknowledged()[0].headers)
+        assert SECRET not in log
