@@ -22,9 +22,10 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from bench import db, site
 from outsourcing.mirror import Mirror

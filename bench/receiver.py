@@ -10,7 +10,8 @@ import json
 import socket
 import sys
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 
 def main(out_path: str) -> int:

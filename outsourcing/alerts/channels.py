@@ -159,7 +159,7 @@ class AppriseChannel:
         title, body = message.text(self.config.language)
         try:
             ok, lines = await asyncio.wait_for(asyncio.to_thread(self._notify, title, body), self.timeout * 2 + 1)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return SendResult(False, error="Apprise did not finish within the timeout")
         if ok:
             return SendResult(True)

@@ -31,9 +31,10 @@ import logging
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -119,7 +120,7 @@ class AlertsConfig:
     path: Path
     channels: dict[str, ChannelConfig]
     searches: list[SearchConfig]
-    masker: "SecretMasker"
+    masker: SecretMasker
 
     def search(self, name: str) -> SearchConfig | None:
         return next((search for search in self.searches if search.name == name), None)

@@ -58,7 +58,7 @@ class DispatcherOptions:
     connect_timeout: float = 10.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "DispatcherOptions":
+    def from_settings(cls, settings: Any) -> DispatcherOptions:
         options = cls(
             poll_interval=settings.getfloat("ALERTS_POLL_INTERVAL", 5.0),
             send_timeout=settings.getfloat("ALERTS_SEND_TIMEOUT", 10.0),
@@ -111,7 +111,7 @@ class Dispatcher:
     async def wait_ready(self, timeout: float) -> bool:
         try:
             await asyncio.wait_for(self.ready.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 
@@ -122,7 +122,7 @@ class Dispatcher:
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout or self.options.send_timeout * 2 + 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._task.cancel()
                 try:
                     await self._task
@@ -242,7 +242,7 @@ class Dispatcher:
         # Not cleared here: a notification that came during the step must start the next one.
         try:
             await asyncio.wait_for(self._wake.wait(), max(0.0, seconds))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     # --- work --------------------------------------------------------------------------------------
@@ -293,7 +293,7 @@ class Dispatcher:
         results = await asyncio.gather(*(send(item) for item in claimed))
         done: list[tuple[queue.Claimed, int | None]] = []
         failed: list[tuple[queue.Claimed, int | None, str, str, float]] = []
-        for item, result in zip(claimed, results):
+        for item, result in zip(claimed, results, strict=True):
             if result.ok:
                 done.append((item, result.http_status))
                 continue
@@ -335,7 +335,7 @@ class Dispatcher:
             failed_before = self.counts["attempts_failed"]
             try:
                 worked = await asyncio.wait_for(self.step(), max(0.1, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
             except Exception as error:  # noqa: BLE001
                 logger.warning("alerts: %s", self._mask(f"{type(error).__name__}: {error}"))

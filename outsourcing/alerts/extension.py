@@ -101,7 +101,7 @@ class AlertsExtension:
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "AlertsExtension":
+    def from_crawler(cls, crawler: Crawler) -> AlertsExtension:
         path = config_path(crawler.settings)
         if path is None or not crawler.settings.getbool("ALERTS_ENABLED", True):
             raise NotConfigured("alerts are not configured (OUTSOURCING_ALERTS_CONFIG / ALERTS_CONFIG)")

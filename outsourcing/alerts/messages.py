@@ -19,7 +19,7 @@ differs from the first alert's key. Never `raw`, never the content hash.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
@@ -60,7 +60,7 @@ def split_key(key: str) -> list[str]:
 
 def change_version(changed_at: datetime) -> str:
     """The version part of a change alert's key: the posting's changed_at, compact UTC."""
-    return changed_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return changed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Message:
 
     def payload(self) -> dict[str, Any]:
         if self.digest:
-            newest = max((alert.event_at for alert in self.alerts), default=datetime.now(timezone.utc))
+            newest = max((alert.event_at for alert in self.alerts), default=datetime.now(UTC))
             return {"type": "postings.digest", "timestamp": iso_utc(newest),
                     "data": {"search": self.search, "idempotency_key": self.key,
                              "postings": [alert.payload_item() for alert in self.alerts]}}
@@ -186,7 +186,7 @@ def deadline_text(posting: dict[str, Any], language: str) -> str:
     instant = datetime.fromisoformat(value)
     if posting.get("platform") in KOREAN_PLATFORMS:
         return instant.astimezone(KST).strftime("%Y-%m-%d %H:%M KST")
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def posting_text(alert: Alert, language: str) -> str:

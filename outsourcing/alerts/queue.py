@@ -24,9 +24,10 @@ This module writes only the alert_* tables; postings and the crawler's tables ar
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -208,7 +209,7 @@ async def match_events(connection: asyncpg.Connection, batch: int = 2000) -> Mat
 
             def source(params: SqlParams) -> str:
                 placeholders = {name: params.add(values) for name, values in
-                                zip(("ids", "platforms", "external_ids", "kinds", "times"), columns)}
+                                zip(("ids", "platforms", "external_ids", "kinds", "times"), columns, strict=True)}
                 return EVENTS_SOURCE.format(**placeholders)
 
             for search in searches:

@@ -21,9 +21,10 @@ import logging
 import re
 import signal
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 from scrapy.commands import ScrapyCommand
@@ -48,7 +49,7 @@ ACTIONS = ("run", "status", "retry", "drop", "backfill", "sync", "disable", "ena
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """An instant: ISO 8601 (a date means 00:00 UTC), or a span back from now: 90m, 12h, 3d."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     match = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
     if match:
         amount, unit = int(match.group(1)), match.group(2)
@@ -58,7 +59,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     except ValueError as error:
         raise UsageError(f"--since {text!r}: give an ISO date or time (2026-10-01, 2026-10-01T09:00+09:00) "
                          "or a span such as 12h or 3d", print_help=False) from error
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class Command(ScrapyCommand):
@@ -92,7 +93,8 @@ class Command(ScrapyCommand):
         assert self.settings is not None
         configure_logging(self.settings)
         action, rest = args[0], args[1:]
-        handler: Callable[[DatabaseTarget, list[str], argparse.Namespace], Awaitable[int]] = getattr(self, f"_{action}")
+        handler: Callable[[DatabaseTarget, list[str], argparse.Namespace], Coroutine[Any, Any, int]] = \
+            getattr(self, f"_{action}")
         target = DatabaseTarget.from_environment(self.settings)
         try:
             target.open(self.settings)
@@ -100,7 +102,7 @@ class Command(ScrapyCommand):
         except ConfigError as error:
             logger.error("%s", error)
             self.exitcode = 2
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as error:
+        except (TimeoutError, OSError, asyncpg.PostgresError) as error:
             logger.error("alerts: database %s: %s", target.masked, mask_secrets(f"{type(error).__name__}: {error}",
                                                                             target.url))
             self.exitcode = 1
@@ -163,7 +165,7 @@ class Command(ScrapyCommand):
             await connection.close()
         for row in rows:
             print(f"{row['name']}: {'new, ' if row['created'] else ''}alerts postings committed from "
-                  f"{row['active_from'].astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC on")
+                  f"{row['active_from'].astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC on")
         return 0
 
     async def _backfill(self, target: DatabaseTarget, rest: list[str], opts: argparse.Namespace) -> int:
@@ -183,7 +185,7 @@ class Command(ScrapyCommand):
         finally:
             await connection.close()
         print(f"{rest[0]}: {result.deliveries} deliveries in {result.messages} messages for postings first seen "
-              f"since {since.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC; a dispatcher sends them")
+              f"since {since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC; a dispatcher sends them")
         return 0
 
     async def _set_enabled(self, target: DatabaseTarget, rest: list[str], enabled: bool) -> int:
@@ -216,25 +218,24 @@ class Command(ScrapyCommand):
         return ids
 
     async def _retry(self, target: DatabaseTarget, rest: list[str], opts: argparse.Namespace) -> int:
-        ids = self._ids(rest, opts, "retry")
-        connection = await self._connect(target)
-        try:
-            count = await queue.retry(connection, ids=ids, search=opts.search, all_failed=opts.failed)
-        finally:
-            await connection.close()
-        print(f"{count} messages back to pending (due now, {DispatcherOptions.from_settings(self.settings).max_attempts} "
-              "more attempts)")
+        count = await self._change_messages(target, rest, opts, "retry", queue.retry)
+        attempts = DispatcherOptions.from_settings(self.settings).max_attempts
+        print(f"{count} messages back to pending (due now, {attempts} more attempts)")
         return 0
 
     async def _drop(self, target: DatabaseTarget, rest: list[str], opts: argparse.Namespace) -> int:
-        ids = self._ids(rest, opts, "drop")
-        connection = await self._connect(target)
-        try:
-            count = await queue.drop(connection, ids=ids, search=opts.search, all_failed=opts.failed)
-        finally:
-            await connection.close()
+        count = await self._change_messages(target, rest, opts, "drop", queue.drop)
         print(f"{count} messages dropped (still listed as dropped; scrapy alerts retry ID brings one back)")
         return 0
+
+    async def _change_messages(self, target: DatabaseTarget, rest: list[str], opts: argparse.Namespace, action: str,
+                               change: Callable[..., Coroutine[Any, Any, int]]) -> int:
+        ids = self._ids(rest, opts, action)
+        connection = await self._connect(target)
+        try:
+            return await change(connection, ids=ids, search=opts.search, all_failed=opts.failed)
+        finally:
+            await connection.close()
 
     async def _status(self, target: DatabaseTarget, rest: list[str], opts: argparse.Namespace) -> int:
         config = self._config(opts, required=False)
@@ -252,17 +253,17 @@ class Command(ScrapyCommand):
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     return str(value)
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
     return "\n".join(lines)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 
@@ -100,7 +101,7 @@ class Receiver:
 
         return Handler
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         self._thread = threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True)
         self._thread.start()
         return self

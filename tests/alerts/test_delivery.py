@@ -9,23 +9,22 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks import Webhook
 
 from outsourcing.alerts.messages import idempotency_key
-from outsourcing.mirror import Mirror, Reply
+from outsourcing.mirror import Reply
 from tests.alerts.conftest import (
     FAST,
     SECRET,
     SECRET_ENV,
     alerts_env,
+    dispatch_once,
     remoteok_jobs,
     scrapy_alerts,
     serve_remoteok,
-    dispatch_once,
     start_dispatcher,
     sync,
     write_config,
@@ -333,7 +332,7 @@ def test_crawlall_runs_one_dispatcher_for_every_platform(mirror, database_url, t
     assert done.stderr.count("alerts: dispatcher ") == 1   # one per process, shared by the crawlers
     lines = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
     stored = query(database_url, "SELECT platform, external_id FROM postings")
-    assert sorted((l["data"]["posting"]["platform"], l["data"]["posting"]["external_id"]) for l in lines) == \
+    assert sorted((line["data"]["posting"]["platform"], line["data"]["posting"]["external_id"]) for line in lines) == \
         sorted((row["platform"], row["external_id"]) for row in stored)
     assert {row["platform"] for row in stored} == {"remoteok", "weworkremotely"}
 
@@ -358,7 +357,7 @@ async def _backfill(database_url: str, name: str) -> tuple[int, int]:
     connection = await asyncpg.connect(database_url)
     try:
         await queue.init_connection(connection)
-        result = await queue.backfill(connection, name, datetime.now(timezone.utc) - timedelta(days=1))
+        result = await queue.backfill(connection, name, datetime.now(UTC) - timedelta(days=1))
     finally:
         await connection.close()
     return result.deliveries, result.messages
