@@ -612,8 +612,8 @@ _OWNER = {"recrawl": "ingest"}
 
 
 def merge_results(old: str, new: str, ran: set[str]) -> str:
-    """A partial run (--only) replaces the rows of the benchmarks it ran and keeps the others'
-    rows and notes from the existing file, under the new run's header."""
+    """A partial run (--only, --sizes) replaces the rows it measured and keeps every other row and
+    note of the existing file (other benchmarks, other sizes), under the new run's header."""
 
     def rows(text: str, section: str) -> list[str]:
         if section not in text:
@@ -621,30 +621,39 @@ def merge_results(old: str, new: str, ran: set[str]) -> str:
         body = text.split(section, 1)[1].split("\n## ", 1)[0]
         return [line for line in body.splitlines() if line.startswith("| ") and not line.startswith("| benchmark")]
 
-    def owner(line: str) -> str:
-        name = line.strip("|").split("|", 1)[0].strip()
-        return _OWNER.get(name, name)
+    def identity(line: str, section: str) -> tuple[str, str]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        size = cells[2] if section == "## Figures" else cells[1]
+        return _OWNER.get(cells[0], cells[0]), size
 
     def notes(text: str) -> list[str]:
         if "## Notes" not in text:
             return []
         return [line for line in text.split("## Notes", 1)[1].splitlines() if line.startswith("- ")]
 
+    measured: set[tuple[str, str]] = set()
     merged = new
     for section in ("## Figures", "## Ratios against the baselines"):
-        kept = [line for line in rows(old, section) if owner(line) not in ran]
+        measured |= {identity(line, section) for line in rows(new, section)}
+        kept = [line for line in rows(old, section) if identity(line, section) not in measured]
         if not kept or section not in merged:
             continue
         head, tail = merged.split(section, 1)
         table_end = tail.find("\n\n", tail.find("|---"))
         table_end = len(tail) if table_end < 0 else table_end
         merged = head + section + tail[:table_end] + "\n" + "\n".join(kept) + tail[table_end:]
-    kept_notes = [line for line in notes(old) if line[2:].split(" ", 1)[0] not in ran]
+
+    def note_identity(line: str) -> tuple[str, str]:
+        words = line[2:].split(" ", 1)
+        size = line.split("(", 1)[1].split(")", 1)[0] if "(" in line else ""
+        return _OWNER.get(words[0], words[0]), size
+
+    kept_notes = [line for line in notes(old) if note_identity(line) not in measured]
     if kept_notes:
         if "## Notes" not in merged:
             merged = merged.rstrip("\n") + "\n\n## Notes\n\n"
         merged = merged.rstrip("\n") + "\n" + "\n".join(kept_notes) + "\n"
-    merged = merged.replace("- command: `", "- command (rows of benchmarks not in it: earlier runs): `", 1)
+    merged = merged.replace("- command: `", "- command (rows it did not measure are kept from earlier runs): `", 1)
     return merged
 
 
@@ -739,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    if output.exists() and args.only != ALL_BENCHMARKS:
+    if output.exists() and (args.only != ALL_BENCHMARKS or args.sizes != [10000, 100000]):
         text = merge_results(output.read_text(encoding="utf-8"), text, args.only)
     output.write_text(text, encoding="utf-8")
     print(f"written to {output}")
