@@ -17,9 +17,10 @@
     currency = "KRW"
     min_budget = 3000000
 
-A search's keys are `name`, `channels`, `changes` (also alert changes of postings it already
-alerted; or a list of fields, e.g. ["budget_min", "budget_max", "status"]), `digest_minutes` (one message per search and channel every N minutes) and the fields
-of the read API's posting search; the same validated model (`PostingFilter`) turns them into SQL
+A search's keys are `name`, `channels`, `changes` (true: also alert changes of postings it
+already alerted; or a list of fields, e.g. ["budget_min", "budget_max", "status"]),
+`digest_minutes` (one message per search and channel every N minutes) and the fields of the
+read API's posting search; the same validated model (`PostingFilter`) turns them into SQL
 for both, so a saved search finds exactly what the API finds with the same parameters.
 """
 
@@ -39,11 +40,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from outsourcing.alerts.location import ENV_CONFIG, SETTING_CONFIG, config_path  # noqa: F401 - re-exported
 from outsourcing.items import CONTRACT_FIELDS, HASH_EXCLUDED
 from outsourcing.query.filters import PostingFilter, describe_errors
-
-ENV_CONFIG = "OUTSOURCING_ALERTS_CONFIG"
-SETTING_CONFIG = "ALERTS_CONFIG"
 
 SEARCH_KEYS = frozenset({"name", "channels", "changes", "digest_minutes"})
 _NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
@@ -221,14 +220,6 @@ def decode_webhook_secret(text: str) -> bytes:
 
 
 # --- loading ----------------------------------------------------------------------------------------
-
-
-def config_path(settings: Any = None, environ: Mapping[str, str] | None = None) -> Path | None:
-    """The config file named by the environment (OUTSOURCING_ALERTS_CONFIG) or the ALERTS_CONFIG
-    setting; None when alerts are not configured."""
-    environ = os.environ if environ is None else environ
-    value = environ.get(ENV_CONFIG) or (settings.get(SETTING_CONFIG) if settings is not None else None)
-    return Path(value).expanduser() if value else None
 
 
 def load_config(path: Path | str, environ: Mapping[str, str] | None = None) -> AlertsConfig:

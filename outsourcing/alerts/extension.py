@@ -20,23 +20,20 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from outsourcing.alerts.config import (
-    AlertsConfig,
-    ConfigError,
-    MaskingFilter,
-    config_path,
-    install_masking,
-    load_config,
-    remove_masking,
-)
-from outsourcing.alerts.dispatcher import Dispatcher, DispatcherOptions
-from outsourcing.query.connection import DatabaseTarget
+from outsourcing.alerts.location import config_path
+
+# The rest (pydantic, the query layer, the channels) is imported only when alerts are configured:
+# every crawl loads this extension, and most have no alerts.
+if TYPE_CHECKING:
+    from outsourcing.alerts.config import AlertsConfig, MaskingFilter
+    from outsourcing.alerts.dispatcher import Dispatcher
+    from outsourcing.query.connection import DatabaseTarget
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +55,10 @@ class SharedDispatchers:
 
     @classmethod
     async def acquire(cls, path: Path, config: AlertsConfig, settings: Any) -> Dispatcher:
+        from outsourcing.alerts.config import install_masking
+        from outsourcing.alerts.dispatcher import Dispatcher, DispatcherOptions
+        from outsourcing.query.connection import DatabaseTarget
+
         target = DatabaseTarget.from_environment(settings)
         if target.url is None:
             await asyncio.to_thread(target.open, settings)
@@ -76,6 +77,8 @@ class SharedDispatchers:
 
     @classmethod
     async def release(cls, dispatcher: Dispatcher) -> None:
+        from outsourcing.alerts.config import remove_masking
+
         for key, entry in list(cls._entries.items()):
             if entry.dispatcher is dispatcher:
                 entry.users -= 1
@@ -105,6 +108,8 @@ class AlertsExtension:
         path = config_path(crawler.settings)
         if path is None or not crawler.settings.getbool("ALERTS_ENABLED", True):
             raise NotConfigured("alerts are not configured (OUTSOURCING_ALERTS_CONFIG / ALERTS_CONFIG)")
+        from outsourcing.alerts.config import ConfigError, load_config
+
         try:
             config = load_config(path)
         except ConfigError as error:
