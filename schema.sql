@@ -264,7 +264,8 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
     change_at   timestamptz,                       -- change alerts: posting_changes.changed_at of the change
     matched_at  timestamptz NOT NULL DEFAULT now(),
     message_id  bigint REFERENCES alert_messages (id) DEFERRABLE INITIALLY DEFERRED,
-    PRIMARY KEY (search, channel, platform, external_id, version)
+    -- in this order so that "has this search alerted this posting" is a prefix lookup
+    PRIMARY KEY (search, platform, external_id, version, channel)
 );
 CREATE INDEX IF NOT EXISTS alert_deliveries_message ON alert_deliveries (message_id);
 CREATE INDEX IF NOT EXISTS alert_deliveries_waiting ON alert_deliveries (search, channel, matched_at)
@@ -292,12 +293,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS alert_attempts_one_ack ON alert_attempts (mess
 -- webhook-id header). A change alert's key has the change's version as a fourth part.
 CREATE OR REPLACE FUNCTION outsourcing_alert_quote(part text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (SELECT coalesce(string_agg(
+    RETURN CASE WHEN part ~ '^[A-Za-z0-9._~-]*$' THEN part ELSE  -- the common case: nothing to encode
+           (SELECT coalesce(string_agg(
                 CASE WHEN byte BETWEEN 48 AND 57 OR byte BETWEEN 65 AND 90 OR byte BETWEEN 97 AND 122
                           OR byte IN (45, 46, 95, 126)
                      THEN chr(byte) ELSE '%' || upper(lpad(to_hex(byte), 2, '0')) END, '' ORDER BY i), '')
             FROM (SELECT i, get_byte(convert_to(part, 'UTF8'), i) AS byte
-                  FROM generate_series(0, octet_length(convert_to(part, 'UTF8')) - 1) AS i) bytes);
+                  FROM generate_series(0, octet_length(convert_to(part, 'UTF8')) - 1) AS i) bytes) END;
 
 CREATE OR REPLACE FUNCTION outsourcing_alert_key(search text, platform text, external_id text, version text)
     RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE

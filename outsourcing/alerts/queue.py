@@ -135,13 +135,20 @@ def match_sql(search: StoredSearch, source: Callable[[SqlParams], str]) -> tuple
     version = "to_char(m.changed_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS.US\"Z\"')"
     sql = f"""
 WITH e AS ({source_sql}),
+-- The candidates by primary key first, the filter after: with the filter's conditions in the same
+-- join the planner may pick another index on platform and walk a whole platform per event.
+candidates AS MATERIALIZED (
+    SELECT p.*, e.kind AS event_kind, e.recorded_at AS event_recorded_at
+    FROM e JOIN postings p ON p.platform = e.platform AND p.external_id = e.external_id
+    WHERE e.recorded_at >= {active_from}
+),
 matched AS (
-    SELECT p.platform, p.external_id, e.kind, e.recorded_at, p.changed_at,
+    SELECT p.platform, p.external_id, p.event_kind AS kind, p.event_recorded_at AS recorded_at, p.changed_at,
            EXISTS (SELECT 1 FROM alert_deliveries d
                    WHERE d.search = {name} AND d.platform = p.platform AND d.external_id = p.external_id
                      AND d.version = '') AS alerted
-    FROM e JOIN postings p ON p.platform = e.platform AND p.external_id = e.external_id
-    WHERE e.recorded_at >= {active_from} AND {where}
+    FROM candidates p
+    WHERE {where}
 ),
 wanted AS (
     SELECT {name}::text AS search, c.channel, m.platform, m.external_id, m.kind, m.recorded_at,
