@@ -4,7 +4,7 @@ comes with the number of postings behind it, its period and the time zone of its
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,7 +26,7 @@ def check_time_zone(name: str) -> str:
 
 
 def _period(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
-    end = now or datetime.now(timezone.utc)
+    end = now or datetime.now(UTC)
     return end - timedelta(days=days), end
 
 
