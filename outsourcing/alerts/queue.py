@@ -126,7 +126,10 @@ def match_sql(search: StoredSearch, source: Callable[[SqlParams], str]) -> tuple
     params = SqlParams()
     source_sql = source(params)
     name = params.add(search.name)
-    where = search.filter.where(params, "p")
+    # Rows are tested one by one here (no index can help a few candidates): every field condition
+    # plus the plain substring test of each search term, which the filter model defines as
+    # exactly what the index-assisted form finds (outsourcing/query/filters.py).
+    where = f"{search.filter.where(params, 'p', text='none')} AND {search.filter.where(params, 'p', text='plain')}"
     active_from = params.add(search.active_from)
     channels = params.add(search.channels)
     changes = params.add(search.changes)

@@ -291,7 +291,8 @@ def test_a_new_search_starts_from_now_unless_backfilled(mirror, crawl, database_
     assert crawl("remoteok", base_url=mirror.url, database_url=database_url, feed=False).returncode == 0
     jsonl = tmp_path / "late.jsonl"
     config = write_config(tmp_path, f'[channels.file]\ntype = "jsonl"\npath = "{jsonl}"\n'
-                                    '\n[[searches]]\nname = "late"\nchannels = ["file"]\n')
+                                    '\n[[searches]]\nname = "late"\nchannels = ["file"]\n'
+                                    '\n[[searches]]\nname = "designers"\nchannels = ["file"]\nq = "DESIGNER"\n')
     env = alerts_env(config)
     home = tmp_path / "home"
     # The search is new: the postings stored before it never alert (no flood)...
@@ -306,6 +307,8 @@ def test_a_new_search_starts_from_now_unless_backfilled(mirror, crawl, database_
     assert sorted(line["data"]["posting"]["external_id"] for line in lines) == ["2000001", "2000002", "2000003"]
     # A second backfill finds them alerted: no repeats.
     assert run(_backfill(database_url, "late")) == (0, 0)
+    # The search's text filter is the API's: only "Product Designer" (case-insensitive substring).
+    assert run(_backfill(database_url, "designers")) == (1, 1)
 
 
 def test_crawlall_runs_one_dispatcher_for_every_platform(mirror, database_url, tmp_path) -> None:
