@@ -15,6 +15,7 @@ import asyncpg
 
 from outsourcing.storage.database import (  # the one import from storage
     EmbeddedPostgres,
+    apply_schema,
     configured_database_url,
     home_dir,
     mask_dsn,
@@ -22,6 +23,7 @@ from outsourcing.storage.database import (  # the one import from storage
 )
 
 __all__ = [
+    "apply_schema",  # for alerts: the dispatcher owns tables of its own (schema.sql block 6)
     "EXPECTED_SCHEMA_VERSION",
     "DatabaseTarget",
     "SchemaStatus",
