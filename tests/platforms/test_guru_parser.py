@@ -15,7 +15,7 @@ PAGE_1 = "https://www.guru.com/d/jobs/"
 PAGE_2 = "https://www.guru.com/d/jobs/pg/2/"
 
 
-def listing(name: str, url: str) -> parser.ListingPage:
+def listing(name: str, url: str) -> parser.Listing:
     return parser.parse_listing(response_from(fixture_path("guru", name), url, kind="html"), SCRAPED_AT)
 
 

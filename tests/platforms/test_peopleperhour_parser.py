@@ -18,7 +18,7 @@ PAGE_1 = "https://www.peopleperhour.com/freelance-jobs"
 PAGE_2 = "https://www.peopleperhour.com/freelance-jobs?page=2"
 
 
-def listing(name: str, url: str = PAGE_1) -> parser.ListingPage:
+def listing(name: str, url: str = PAGE_1) -> parser.Listing:
     return parser.parse_listing(response_from(fixture_path("peopleperhour", name), url, kind="html"), SCRAPED_AT)
 
 
@@ -37,7 +37,7 @@ def test_fixture_pages_field_by_field(name: str, url: str) -> None:
         assert_fields(item, want)
         assert item["scraped_at"] == SCRAPED_AT
         assert check_posting(dict(item)) == [], item["external_id"]
-    assert page.total_pages == 2
+    assert page.pages == 2
 
 
 def test_only_the_main_listing_in_its_order() -> None:
@@ -59,7 +59,7 @@ def test_state_without_listing_order_uses_every_project() -> None:
         "title": "Seven", "url": "https://www.peopleperhour.com/freelance-jobs/x/y/seven-7",
         "budget": 90, "currency": "GBP", "project_type": "hourly", "posted_dt": "2026-01-31 23:30:00"}}}}}
     page = parser.parse_listing(response_from(page_with_state(state), PAGE_1, kind="html"), SCRAPED_AT)
-    assert page.total_pages is None
+    assert page.pages is None
     assert_fields(page.items[0], {"external_id": "7", "title": "Seven", "budget_min": 90, "budget_max": 90,
                                   "currency": "GBP", "budget_type": "hourly", "posted_at": "2026-01-31T23:30:00+00:00",
                                   "status": "open"})
@@ -68,7 +68,7 @@ def test_state_without_listing_order_uses_every_project() -> None:
 def test_a_state_listing_no_projects_is_a_genuine_empty_page() -> None:
     state = {"freelanceJobs": {"main": {"data": [], "meta": {"current-page": 9, "total-pages": 8}}}, "entities": {"projects": {}}}
     page = parser.parse_listing(response_from(page_with_state(state), PAGE_1, kind="html"), SCRAPED_AT)
-    assert page == parser.ListingPage([], 8)
+    assert page == parser.Listing(page=9, pages=8)
 
 
 @pytest.mark.parametrize(

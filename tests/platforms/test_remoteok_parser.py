@@ -16,7 +16,7 @@ API_URL = "https://remoteok.com/api"
 
 
 def test_fixture_field_by_field() -> None:
-    items = parser.parse_api(response_from(fixture_path("remoteok", "api.json"), API_URL), SCRAPED_AT)
+    items = parser.parse_listing(response_from(fixture_path("remoteok", "api.json"), API_URL), SCRAPED_AT).items
     expected = load_expected(fixture_path("remoteok", "api.expected.json"))
     assert len(items) == len(expected) == 3  # the legal notice (element 0) is not a job
     for item, want in zip(items, expected):
@@ -29,7 +29,7 @@ def test_fixture_field_by_field() -> None:
 
 def test_real_capture(captures) -> None:
     path = captures / "remoteok" / "api-first-8-jobs.json"
-    items = parser.parse_api(response_from(path, API_URL), SCRAPED_AT)
+    items = parser.parse_listing(response_from(path, API_URL), SCRAPED_AT).items
     raw = json.loads(path.read_text())
     assert len(items) == len(raw) - 1 == 8
     first = items[0]
@@ -66,9 +66,9 @@ def test_real_capture(captures) -> None:
 )
 def test_unrecognised_pages_raise(body: bytes, reason: str) -> None:
     with pytest.raises(PageNotRecognised) as error:
-        parser.parse_api(response_from(body, API_URL), SCRAPED_AT)
+        parser.parse_listing(response_from(body, API_URL), SCRAPED_AT)
     assert error.value.reason == reason
 
 
 def test_genuinely_empty_board_is_not_an_error() -> None:
-    assert parser.parse_api(response_from(b'[{"legal": "x", "last_updated": 1}]', API_URL), SCRAPED_AT) == []
+    assert parser.parse_listing(response_from(b'[{"legal": "x", "last_updated": 1}]', API_URL), SCRAPED_AT).items == []

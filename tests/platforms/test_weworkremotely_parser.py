@@ -14,7 +14,7 @@ FEED_URL = "https://weworkremotely.com/remote-jobs.rss"
 
 
 def test_fixture_field_by_field() -> None:
-    items = parser.parse_feed(response_from(fixture_path("weworkremotely", "remote-jobs.rss"), FEED_URL, kind="xml"), SCRAPED_AT)
+    items = parser.parse_listing(response_from(fixture_path("weworkremotely", "remote-jobs.rss"), FEED_URL, kind="xml"), SCRAPED_AT).items
     expected = load_expected(fixture_path("weworkremotely", "remote-jobs.expected.json"))
     assert len(items) == len(expected) == 3
     for item, want in zip(items, expected):
@@ -26,7 +26,7 @@ def test_fixture_field_by_field() -> None:
 
 def test_real_capture(captures) -> None:
     url = "https://weworkremotely.com/categories/remote-programming-jobs.rss"
-    items = parser.parse_feed(response_from(captures / "weworkremotely" / "remote-programming-jobs.rss", url, kind="xml"), SCRAPED_AT)
+    items = parser.parse_listing(response_from(captures / "weworkremotely" / "remote-programming-jobs.rss", url, kind="xml"), SCRAPED_AT).items
     assert len(items) == 25
     assert_fields(items[0], {
         "external_id": "madeo-web-developer-drupal-or-wordpress",
@@ -58,10 +58,10 @@ def test_real_capture(captures) -> None:
 )
 def test_unrecognised_feeds_raise(body: bytes, reason: str) -> None:
     with pytest.raises(PageNotRecognised) as error:
-        parser.parse_feed(response_from(body, FEED_URL, kind="xml"), SCRAPED_AT)
+        parser.parse_listing(response_from(body, FEED_URL, kind="xml"), SCRAPED_AT)
     assert error.value.reason == reason
 
 
 def test_empty_channel_is_a_genuine_empty_feed() -> None:
     body = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
-    assert parser.parse_feed(response_from(body, FEED_URL, kind="xml"), SCRAPED_AT) == []
+    assert parser.parse_listing(response_from(body, FEED_URL, kind="xml"), SCRAPED_AT).items == []

@@ -125,7 +125,7 @@ class FreelancerSpider(PlatformSpider):
         return self.listing_request(path, self.parse_projects, headers=headers, meta=meta)
 
     async def parse_projects(self, response: Response) -> AsyncIterator[Any]:
-        page = parser.parse_projects(require_text(response), self.received_at(response))
+        page = parser.parse_listing(require_text(response), self.received_at(response))
         for item in await self.listed_items(response, page.items):
             yield item
         offset = int(response.meta.get("offset", 0))
@@ -133,8 +133,8 @@ class FreelancerSpider(PlatformSpider):
             self.stop_paging(f"the page at offset {offset}")
             return
         next_offset = offset + self.page_size
-        more = page.returned > 0 and (
-            next_offset < page.total_count if page.total_count is not None else page.returned >= self.page_size
+        more = page.listed > 0 and (
+            next_offset < page.total if page.total is not None else page.listed >= self.page_size
         )
         if more:
             request = self.page_request(next_offset)

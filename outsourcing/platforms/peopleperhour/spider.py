@@ -62,7 +62,7 @@ class PeoplePerHourSpider(PlatformSpider):
         if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
             self.stop_paging(f"page {number}", page=number)
             return
-        more = number < page.total_pages if page.total_pages is not None else bool(page.items)
+        more = number < page.pages if page.pages is not None else bool(page.items)
         if more:
             request = self.page_request(number + 1)
             if request is not None:

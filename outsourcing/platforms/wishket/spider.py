@@ -97,10 +97,10 @@ class WishketSpider(PlatformSpider):
         )
 
     async def parse_listing(self, response: Response, page: int) -> AsyncIterator[Any]:
-        listing = parser.parse_listing(require_text(response), page)
-        self.listing_recognised(response, len(listing.cards))
         listed_at = self.received_at(response)
-        new = [card for card in listing.cards if card["id"] not in self.seen_ids]
+        listing = parser.parse_listing(require_text(response), listed_at, page)
+        self.listing_recognised(response, len(listing.entries))
+        new = [card for card in listing.entries if card["id"] not in self.seen_ids]
         self.seen_ids.update(card["id"] for card in new)
         # Incremental: stored postings get no detail request and no item (the full run revisits them).
         fresh, _ = await self.new_entries(new, lambda card: card["id"])
@@ -111,12 +111,12 @@ class WishketSpider(PlatformSpider):
                     cb_kwargs={"card": card, "listed_at": listed_at},
                 )
             else:
-                yield parser.item_from_card(card, listed_at)
-        if self.mode == "incremental" and self.older_than_watermark([parser.listed_posted_until(c) for c in listing.cards]):
+                yield parser.item_from_entry(card, listed_at)
+        if self.mode == "incremental" and self.older_than_watermark([parser.listed_posted_until(c) for c in listing.entries]):
             # Newest first: every later page is older still, and the last clean run covered it (a
             # killed run never moved the watermark). This page's new postings were yielded above.
-            remaining = max(0, listing.count - len(self.seen_ids))
-            pages = math.ceil(remaining / len(listing.cards)) if listing.cards else 0
+            remaining = max(0, (listing.total or 0) - len(self.seen_ids))
+            pages = math.ceil(remaining / len(listing.entries)) if listing.entries else 0
             self.stop_paging(f"list page {page}", min(pages, self.max_pages - self.listing_pages_requested), page=page)
             return
         if parser.has_next_page(listing, len(self.seen_ids), len(new)):
@@ -132,11 +132,11 @@ class WishketSpider(PlatformSpider):
             # holds the posting: a warning, not a failed crawl.
             self.detail_not_used(f"page {response.url}", error.reason, error.detail, ACCESS_REASONS,
                                  keeping="listing card")
-            yield parser.item_from_card(card, listed_at)
+            yield parser.item_from_entry(card, listed_at)
 
     def detail_failed(self, failure: Failure) -> Any:
         """A detail page that could not be fetched (404, retries exhausted): logged and counted
         by `request_failed`; the posting is still stored from its card."""
         self.request_failed(failure)
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
-        yield parser.item_from_card(kwargs["card"], kwargs["listed_at"])
+        yield parser.item_from_entry(kwargs["card"], kwargs["listed_at"])
