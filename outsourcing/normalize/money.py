@@ -312,7 +312,7 @@ def parse_money(text: Any, *, default_currency: str | None = None, default_type:
     source = str(text).strip()
     if not source:
         return UNKNOWN
-    if re.search(r"\d\s*(?:원|만원|억)", source):
+    if re.search(r"\d\s*(?:억|천만|백만|만|천)?\s*원|\d\s*(?:억|만)", source):
         return parse_krw(source, default_type=default_type)
     budget_type = detect_budget_type(source, default_type)
     matches = [m for m in _AMOUNT_RE.finditer(source) if m.group("num")]

@@ -27,8 +27,8 @@ PHONE_MASK = "[phone removed]"
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # Phone numbers (on the width-folded view): Korean mobiles and landlines with any spacing around
 # '-', '.' or ')' (010-1234-5678, 010 - 2345 - 6789, 02)555-0123, (02) 555-0123, 01012345678),
-# North American numbers ((555) 123-4567, 555-123-4567), and international numbers written with a
-# leading +. Digit runs inside amounts ("7,000,000원"), dates ("2026.08.05.") and versions never
+# British ones (020 7946 0958, 0161 496 0000, 07946 095801), North American ones ((555) 123-4567,
+# 555-123-4567), and international numbers written with a leading +. Digit runs inside amounts ("7,000,000원"), dates ("2026.08.05.") and versions never
 # match: groups are 2-4 digits with those separators only. The boundaries are ASCII: Korean text
 # runs straight into a number ("문의010-…", "…5678입니다"), and \w would count the Hangul as part of
 # a word.
@@ -38,7 +38,10 @@ PHONE_RE = re.compile(
     r"|\(0\d{1,2}\)[ \t]*\d{3,4}[ \t]*[ .\-][ \t]*\d{4}"
     r"|0\d{1,2}[ \t]*[.\-)][ \t]*\d{3,4}[ \t]*[.\-][ \t]*\d{4}"
     r"|0\d{1,2}[ \t]\d{3,4}[ \t]\d{4}"
+    r"|0\d{3}[ \t]*[ .\-][ \t]*\d{3}[ \t]*[ .\-][ \t]*\d{4}"
+    r"|0\d{4}[ \t]*[ .\-]?[ \t]*\d{6}"
     r"|01[016789]\d{7,8}"
+    r"|07\d{9}"
     r"|\(\d{3}\)[ \t]*\d{3}[ \t]*[.\-][ \t]*\d{4}"
     r"|\d{3}[.\-]\d{3}[.\-]\d{4}"
     r")(?![0-9A-Za-z])"

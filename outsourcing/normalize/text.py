@@ -118,8 +118,8 @@ def unstorable(text: str) -> str | None:
 # A backslash and an "n" (or "r") written into the HTML by the platform's own double escaping
 # (RemoteOK: `</p>\n<p>`): the line break they stand for. Not inside a Windows path
 # (`C:\new`, `\\server\new`), not between quotes (code: "\n"), not after another backslash.
-_LITERAL_BREAK = re.compile(r"(?<!\\)\\r\\n|(?<!\\)\\[nr](?![A-Za-z0-9]*\\)")
-_PATH_TOKEN = re.compile(r"(?:^|\s)(?:[A-Za-z]:\\|\\\\)\S*$")
+_LITERAL_BREAK = re.compile(r"(?<!\\)\\r\\n|(?<!\\)\\[nr](?![A-Za-z0-9]+\\)")
+_PATH_TOKEN = re.compile(r"(?:^|[\s>\"'(])(?:[A-Za-z]:\\|\\\\)[^\s<>\"']*$")
 
 
 def _literal_breaks(text: str) -> str:
@@ -130,7 +130,7 @@ def _literal_breaks(text: str) -> str:
         start, end = match.span()
         before = text[start - 1: start]
         after = text[end: end + 1]
-        if before in ("'", '"') or after in ("'", '"') or _PATH_TOKEN.search(text[max(0, start - 200): start]):
+        if before in ("'", '"') or after in ("'", '"') or _PATH_TOKEN.search(text[max(0, start - 200): start + 1]):
             return match.group(0)
         return "\n"
 

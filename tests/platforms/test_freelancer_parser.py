@@ -11,7 +11,7 @@ from outsourcing.platforms.freelancer import parser
 from outsourcing.platforms.freelancer.spider import projects_path
 from outsourcing.platforms.pages import PageNotRecognised
 from tests.conftest import fixture_path
-from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, load_expected, response_from
+from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, response_from
 
 API_URL = ("https://www.freelancer.com/api/projects/0.1/projects/active/?full_description=true&job_details=true"
            "&user_details=true&limit=100&offset=0&sort_field=time_submitted")
@@ -86,18 +86,6 @@ def test_real_capture_field_by_field(captures) -> None:
         # raw is the project object, without the owner's user record.
         assert item["raw"]["id"] == int(item["external_id"]) and "users" not in item["raw"]
     assert json.dumps(usd["raw"]).count("reputation") == 0
-
-
-def test_own_fixture_field_by_field() -> None:
-    page = parser.parse_listing(response_from(fixture_path("freelancer", "projects-page.json"), API_URL), SCRAPED_AT)
-    expected = load_expected(fixture_path("freelancer", "projects-page.expected.json"))
-    assert (page.total, page.listed) == (4, 4)
-    assert len(page.items) == len(expected) == 4
-    for item, want in zip(page.items, expected):
-        assert_contract_shape(item)
-        assert_fields(item, want)
-        assert item["scraped_at"] == SCRAPED_AT
-        assert check_posting(dict(item)) == [], item["external_id"]
 
 
 def test_personal_data_is_removed_from_text_and_raw() -> None:

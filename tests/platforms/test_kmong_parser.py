@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from outsourcing.pipelines.validation import check_posting
 from outsourcing.platforms.kmong import parser
 from outsourcing.platforms.pages import PageNotRecognised
 from tests.conftest import fixture_path
-from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, load_expected, response_from
+from tests.helpers import SCRAPED_AT, response_from
 
 API = "https://kmong.com/api/custom-project/v1/requests"
 
@@ -63,29 +62,6 @@ def test_list_pages() -> None:
     second = parser.parse_listing(list_response("list-outsourcing-page-2.json", 2))
     assert (second.page, second.pages, second.has_next) == (2, 2, False)
     assert [entry["id"] for entry in second.entries] == [700102, 700101]
-
-
-def test_outsourcing_postings_field_by_field() -> None:
-    pages = [parser.parse_listing(list_response(f"list-outsourcing-page-{n}.json", n)) for n in (1, 2)]
-    items, skipped = postings_of(*pages)
-    expected = load_expected(fixture_path("kmong", "list-outsourcing.expected.json"))
-    assert skipped == ["700103"]  # is_confidential in its detail answer
-    assert [item["external_id"] for item in items] == [want["external_id"] for want in expected]
-    for item, want in zip(items, expected):
-        assert_contract_shape(item)
-        assert_fields(item, want)
-        assert item["scraped_at"] == SCRAPED_AT
-        assert check_posting(dict(item)) == [], item["external_id"]
-
-
-def test_resident_posting_is_monthly_and_on_site() -> None:
-    page = parser.parse_listing(list_response("list-resident-page-1.json", 1, "RESIDENT"))
-    assert page.has_next is False
-    items, _ = postings_of(page)
-    expected = load_expected(fixture_path("kmong", "list-resident.expected.json"))
-    assert len(items) == len(expected) == 1
-    assert_fields(items[0], expected[0])
-    assert check_posting(dict(items[0])) == []
 
 
 def test_raw_keeps_both_answers_without_personal_data() -> None:

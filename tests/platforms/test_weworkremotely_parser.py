@@ -7,21 +7,9 @@ import pytest
 from outsourcing.pipelines.validation import check_posting
 from outsourcing.platforms.pages import PageNotRecognised
 from outsourcing.platforms.weworkremotely import parser
-from tests.conftest import fixture_path
-from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, load_expected, response_from
+from tests.helpers import SCRAPED_AT, assert_fields, response_from
 
 FEED_URL = "https://weworkremotely.com/remote-jobs.rss"
-
-
-def test_fixture_field_by_field() -> None:
-    items = parser.parse_listing(response_from(fixture_path("weworkremotely", "remote-jobs.rss"), FEED_URL, kind="xml"), SCRAPED_AT).items
-    expected = load_expected(fixture_path("weworkremotely", "remote-jobs.expected.json"))
-    assert len(items) == len(expected) == 3
-    for item, want in zip(items, expected):
-        assert_contract_shape(item)
-        assert_fields(item, want)
-        assert check_posting(dict(item)) == []
-    assert items[0]["raw"]["type"] == "Full-Time"
 
 
 def test_real_capture(captures) -> None:

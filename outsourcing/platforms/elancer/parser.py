@@ -396,3 +396,7 @@ def _client(value: Any) -> str | None:
 
 def _category(value: Any) -> str | None:
     return clean_line(text_value(value))
+
+
+def entry_id(entry: ProjectLink) -> str:
+    return entry.project_id
