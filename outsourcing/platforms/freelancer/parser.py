@@ -25,6 +25,7 @@ from outsourcing.normalize.dates import UTC, from_epoch, iso_utc
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, client_name, html_to_text
 from outsourcing.normalize.urls import canonical_url
+from outsourcing.normalize.values import whole_number
 from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json
 
 PLATFORM = "freelancer"
@@ -96,7 +97,7 @@ def parse_project(project: dict[str, Any], users: dict[str, Any], scraped_at: st
         remote=False if project.get("local") is True else None,  # "local" jobs are on-site; others do not say
         posted_at=from_epoch(project.get("time_submitted") or project.get("submitdate")),
         deadline_at=bidding_deadline(project),
-        proposals=_count(bid_stats.get("bid_count")),
+        proposals=whole_number(bid_stats.get("bid_count")),
         status=project_status(project),
         scraped_at=scraped_at,
         # The project only: the owner's user record (reputation, city, registration date) is
@@ -138,7 +139,7 @@ def project_location(location: Any) -> str | None:
 def bidding_deadline(project: dict[str, Any]) -> str | None:
     """When bidding closes: `time_submitted` plus `bidperiod` days (the contract's deadline_at)."""
     posted = from_epoch(project.get("time_submitted") or project.get("submitdate"))
-    days = _count(project.get("bidperiod"))
+    days = whole_number(project.get("bidperiod"))
     if posted is None or not days:
         return None
     try:
@@ -161,11 +162,3 @@ def project_status(project: dict[str, Any]) -> str | None:
 def _currency_code(value: Any) -> str | None:
     code = str(value or "").strip().upper()
     return code if len(code) == 3 and code.isalpha() else None
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return value if isinstance(value, int) and value >= 0 else None

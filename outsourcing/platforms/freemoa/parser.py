@@ -35,10 +35,10 @@ from outsourcing.normalize.money import (
     Budget,
     budget_from_amounts,
     detect_budget_type,
-    number,
     parse_krw,
 )
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
+from outsourcing.normalize.values import positive_number, whole_number
 from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json, refuse_error_status
 
 PLATFORM = "freemoa"
@@ -111,8 +111,8 @@ def parse_listing(response: TextResponse, scraped_at: str | None = None) -> List
         if not isinstance(row, dict) or not row.get("proj_idx") or "title" not in row:
             raise PageNotRecognised("unexpected_structure", "a LIST row without proj_idx/title")
     pagination: dict[str, Any] = project["PAGINATION"] if isinstance(project.get("PAGINATION"), dict) else {}
-    return Listing(entries=rows, page=_int(pagination.get("currentPage")), next_page=_int(pagination.get("nextPage")),
-                   total=_int(pagination.get("totalRows")))
+    return Listing(entries=rows, page=whole_number(pagination.get("currentPage")), next_page=whole_number(pagination.get("nextPage")),
+                   total=whole_number(pagination.get("totalRows")))
 
 
 def next_page(page: Listing) -> int | None:
@@ -152,7 +152,7 @@ def read_detail(response: TextResponse) -> Detail:
     view = payload.get("VIEW")
     if error_no in (None, 0) and isinstance(view, dict) and view:
         meta = payload.get("META")
-        return Detail(sanitize(view), sanitize(meta) if isinstance(meta, dict) else None, _int(payload.get("COMMET_CNT")))
+        return Detail(sanitize(view), sanitize(meta) if isinstance(meta, dict) else None, whole_number(payload.get("COMMET_CNT")))
     if _is_restricted(message):
         raise PageNotRecognised("restricted", _one_line(message))
     if _is_login(message) or error_no == -1:
@@ -247,12 +247,12 @@ def build_item(row: Mapping[str, Any], detail: Detail | None, scraped_at: str, d
         category=category_of(pick("proj_filed"), row.get("fld"), row.get("fld_nm_2nd")),
         skills=skills_of(pick("proj_language")),
         **budget_of(pick("cost_min"), pick("cost_max"), pick("workType"), view.get("costView")).fields(),
-        duration_days=_positive(pick("during")),
+        duration_days=positive_number(pick("during")),
         location=clean_line(view.get("pvNmu")) or clean_line(row.get("pv_smallnm")),
         remote=remote_of(pick("workType"), pick("is_stay")),
         posted_at=parse_instant(pick("INS_TIME"), KST),
         deadline_at=from_epoch(pick("endtime")) or parse_instant(pick("edate"), KST),
-        proposals=_int(pick("ALL_APPLY_COUNT")),
+        proposals=whole_number(pick("ALL_APPLY_COUNT")),
         status=status_of(pick("isNowApply")),
         scraped_at=scraped_at,
         raw={
@@ -300,13 +300,3 @@ def category_of(filed: Any, first: Any = None, second: Any = None) -> str | None
 def skills_of(languages: Any) -> list[str]:
     """`proj_language` "Vue, AOS, iOS" -> ["Vue", "AOS", "iOS"]."""
     return [skill for skill in clean_skills(languages if isinstance(languages, (str, list)) else None) if skill not in _NOT_SKILLS]
-
-
-def _int(value: Any) -> int | None:
-    parsed = number(value)
-    return int(parsed) if isinstance(parsed, int) or (isinstance(parsed, float) and parsed.is_integer()) else None
-
-
-def _positive(value: Any) -> int | None:
-    parsed = _int(value)
-    return parsed if parsed else None

@@ -33,6 +33,7 @@ from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import KST, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
+from outsourcing.normalize.values import whole_number
 from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json, looks_like_challenge
 
 PLATFORM = "kmong"
@@ -104,7 +105,7 @@ def parse_listing(response: Response, scraped_at: str | None = None) -> Listing:
             keys = sorted(entry)[:12] if isinstance(entry, dict) else type(entry).__name__
             raise PageNotRecognised("unexpected_structure", f"a request without id/title: {keys}")
     page = _page_of(response.url) or 1
-    return Listing(entries=entries, page=page, pages=_last_page(data, page, response.url), total=_int(data.get("total")))
+    return Listing(entries=entries, page=page, pages=_last_page(data, page, response.url), total=whole_number(data.get("total")))
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def build_posting(entry: dict[str, Any], detail: dict[str, Any], scraped_at: str
     project_type = _first("project_type", detail, entry)
     amount = _first("amount", detail, entry)
     budget = budget_from_amounts(amount, amount, "KRW", _BUDGET_TYPE.get(str(project_type)), zero_is_unknown=True)
-    days = _int(_first("days", detail, entry))
+    days = whole_number(_first("days", detail, entry))
     request_id = entry["id"]
     title = clean_line(_first("title", detail, entry))
     description = _description(entry, detail)
@@ -189,7 +190,7 @@ def build_posting(entry: dict[str, Any], detail: dict[str, Any], scraped_at: str
         remote=False if project_type == "RESIDENT" else None,
         posted_at=None,  # the API gives no posting time
         deadline_at=deadline_from_days_left(_first("deadline", detail, entry), scraped_at),
-        proposals=_int(_first("proposal_count", detail, entry)),
+        proposals=whole_number(_first("proposal_count", detail, entry)),
         status=_status(_first("status", detail, entry)),
         scraped_at=scraped_at,
         raw={"list": entry, "detail": detail},
@@ -199,7 +200,7 @@ def build_posting(entry: dict[str, Any], detail: dict[str, Any], scraped_at: str
 def deadline_from_days_left(days_left: Any, scraped_at: str) -> str | None:
     """`deadline` (days left to apply) as the instant 00:00 Asia/Seoul of that day, counted from
     the day the response arrived there; the same posting gives the same value all day."""
-    days = _int(days_left, signed=True)
+    days = whole_number(days_left, signed=True)
     if days is None:
         return None
     today = datetime.fromisoformat(scraped_at).astimezone(KST).date()
@@ -242,35 +243,21 @@ def _shape(data: Any) -> str:
 
 def _page_of(url: str) -> int | None:
     values = parse_qs(urlsplit(url).query).get("page")
-    return _int(values[0]) if values else None
+    return whole_number(values[0]) if values else None
 
 
 def _last_page(data: dict[str, Any], page: int, url: str) -> int:
     value = data.get("last_page")
     if isinstance(value, bool):  # some answers carry an "is last page" flag instead of a number
         return page if value else page + 1
-    number = _int(value)
+    number = whole_number(value)
     if number is not None:
         return number
-    total = _int(data.get("total"))
-    per_page = _int((parse_qs(urlsplit(url).query).get("per_page") or [None])[0]) or PER_PAGE
+    total = whole_number(data.get("total"))
+    per_page = whole_number((parse_qs(urlsplit(url).query).get("per_page") or [None])[0]) or PER_PAGE
     if total is not None:
         return max(1, math.ceil(total / per_page))
     return page
-
-
-def _int(value: Any, *, signed: bool = False) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(str(value).replace(",", "").strip())
-    except ValueError:
-        return None
-    if not math.isfinite(number) or number != int(number):
-        return None
-    if number < 0 and not signed:
-        return None
-    return int(number)
 
 
 def _first(key: str, *records: dict[str, Any]) -> Any:

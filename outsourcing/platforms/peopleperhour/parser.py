@@ -36,6 +36,7 @@ from outsourcing.normalize.dates import UTC, iso_utc, parse_instant
 from outsourcing.normalize.money import CURRENCY_SYMBOLS, UNKNOWN, Budget, budget_from_amounts, number, parse_money
 from outsourcing.normalize.text import clean_line, html_to_text
 from outsourcing.normalize.urls import canonical_url
+from outsourcing.normalize.values import positive_number, whole_number
 from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge
 
 PLATFORM = "peopleperhour"
@@ -77,7 +78,7 @@ def parse_listing(response: TextResponse, scraped_at: str) -> Listing:
         raise PageNotRecognised("unexpected_structure", f"none of the {len(ids)} listed projects is in entities.projects")
     items = [parse_project(project_id, entity, scraped_at, closed=project_id in completed) for project_id, entity in entries]
     meta = _dig(listing, "meta")
-    return Listing(items=items, page=_positive_int(meta.get("current-page")), pages=_positive_int(meta.get("total-pages")))
+    return Listing(items=items, page=positive_number(meta.get("current-page")), pages=positive_number(meta.get("total-pages")))
 
 
 def load_state(response: TextResponse) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def parse_project(project_id: str, entity: dict[str, Any], scraped_at: str, *, c
         remote=remote,
         posted_at=posted_at(attributes.get("posted_dt")),
         deadline_at=None,
-        proposals=_count(attributes.get("proposalCount")),
+        proposals=whole_number(attributes.get("proposalCount")),
         status=project_status(attributes, closed),
         scraped_at=scraped_at,
         raw={"id": project_id, "attributes": attributes},
@@ -177,16 +178,3 @@ def _dig(value: Any, *keys: str) -> dict[str, Any]:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value if isinstance(value, dict) else {}
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return value if isinstance(value, int) and value >= 0 else None
-
-
-def _positive_int(value: Any) -> int | None:
-    count = _count(value)
-    return count if count else None
