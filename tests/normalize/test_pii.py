@@ -104,7 +104,7 @@ def _digits_of(text: str) -> str:
     return re.sub(r"\D", "", text.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(data=st.data(), before=_AROUND, after=_AROUND)
 def test_generated_contact_data_never_survives(data: st.DataObject, before: str, after: str) -> None:
     secret = data.draw(st.one_of(phone_numbers(), email_addresses()))
@@ -122,7 +122,7 @@ def test_generated_contact_data_never_survives(data: st.DataObject, before: str,
     assert not contains_pii(html_to_text(scrubbed) or "")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=st.data(), before=_AROUND)
 def test_built_postings_of_private_clients_carry_no_contact_data(data: st.DataObject, before: str) -> None:
     secret = data.draw(st.one_of(phone_numbers(), email_addresses()))
