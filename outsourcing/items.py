@@ -117,7 +117,9 @@ class PostingItem(scrapy.Item):
     database's `raw` column so a parser fix can be replayed later; `content_hash` is set by the
     deduplication pipeline; `stat_counts` holds what the item builder counted while it built
     the posting (text repaired, personal data removed, values it did not know), which the
-    validation pipeline adds to the crawl's stats (a parser has no crawler). None of the three is
+    validation pipeline adds to the crawl's stats (a parser has no crawler); `raw_as_built` is
+    the very payload object `new_posting` cleaned, so validation can tell that `raw` is still it
+    (an identity check: the payload is neither copied nor walked again). None of these is
     exported to feeds (FEED_EXPORT_FIELDS).
     """
 
@@ -144,12 +146,11 @@ class PostingItem(scrapy.Item):
     raw = scrapy.Field()
     content_hash = scrapy.Field()
     stat_counts = scrapy.Field()
+    raw_as_built = scrapy.Field()
 
 
-class CleanPayload(dict[Any, Any]):
-    """A raw payload as `new_posting` left it: nothing in it that PostgreSQL's jsonb refuses,
-    and, on private-client platforms, no personal data. The validation pipeline checks a payload
-    of any other type string by string; this one it has no need to walk again."""
+#: Item fields that are not the contract's and not stored: the builder's notes to validation.
+BUILDER_FIELDS: frozenset[str] = frozenset({"stat_counts", "raw_as_built"})
 
 
 #: Contract fields that hold free text: cleaned of what no database can hold, and on
@@ -226,9 +227,8 @@ def new_posting(*, counts: dict[str, int] | None = None, **fields: Any) -> Posti
         if private:
             raw, removed = scrub_payload(raw)
             add(keys.PII_REMOVED, removed)
-        if isinstance(raw, dict):
-            raw = CleanPayload(raw)
     item["raw"] = raw
+    item["raw_as_built"] = raw
     if tally.get(keys.VALIDATION_NUL_STRIPPED):
         tally[keys.VALIDATION_ITEMS_WITH_NUL] = 1
     if tally.get(keys.PII_REMOVED):
