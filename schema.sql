@@ -1,4 +1,4 @@
--- outsourcing: the database schema (../shared/docs/contract.md, "The tables").
+-- outsourcing: the database schema (docs/contract.md, "The tables").
 --
 -- Idempotent on PostgreSQL 15 and newer: the pipeline applies it when a crawl opens, and
 -- `psql -f schema.sql` works too. Later changes are added below as numbered, additive
@@ -138,6 +138,88 @@ CREATE TABLE IF NOT EXISTS platform_watermarks (
 
 INSERT INTO schema_version (version, description)
 VALUES (2, 'platform_watermarks')
+ON CONFLICT (version) DO NOTHING;
+
+-- 4: incremental state in typed columns ---------------------------------------------------------
+
+-- Set by the incremental component (outsourcing/incremental.py) as a run finishes: the run's
+-- filter scope ('' for none) and whether it read its listing completely (to the end, or down
+-- to what earlier runs covered; not cut short by max_pages/max_items before that). An
+-- incremental run without posting times stops at postings first stored by the newest clean
+-- run (exit_code 0) of its scope with listing_complete. Runs recorded before version 4 are
+-- filled in once from the Scrapy stats they kept.
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS watermark_scope text;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS listing_complete boolean;
+
+DO $migration$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 4) THEN
+        UPDATE crawl_runs
+        SET watermark_scope = coalesce(stats->>'outsourcing/watermark_scope', ''),
+            listing_complete = (stats ? 'outsourcing/incremental/stopped_at_watermark'
+                                OR NOT stats ?| array['outsourcing/truncated/max_pages', 'outsourcing/truncated/max_items'])
+        WHERE stats IS NOT NULL AND watermark_scope IS NULL;
+        INSERT INTO schema_version (version, description)
+        VALUES (4, 'crawl_runs.watermark_scope, crawl_runs.listing_complete');
+    END IF;
+END
+$migration$;
+
+-- 5: the read API's queries (issue 14) ------------------------------------------------------
+
+-- Search in title and description is case-insensitive substring search ("웹" finds "웹사이트",
+-- "react" finds "React.js"). PostgreSQL's text search does not split Korean, and pg_trgm
+-- extracts no trigram from a 1- or 2-character pattern ('%웹%', '%개발%'), so:
+-- - terms of 3+ characters: `outsourcing_search_text(title, description) LIKE '%term%'`, served
+--   by the trigram index postings_search_text (pg_trgm rechecks every candidate row, so the
+--   result is the substring test's whatever the index finds);
+-- - terms of 1-2 Hangul syllables: `outsourcing_hangul_grams(title, description) @@ query`,
+--   served by postings_search_hangul. The grams are the Hangul of the text with every syllable
+--   X written "X X", so that a run ABC becomes the lexemes A, AB, BC, C: every syllable pair of
+--   a run is a lexeme ('개발'), and every syllable starts one ('웹':* finds 웹사이트, 모바일웹).
+--   For such a term this is exactly the substring test, with no recheck of the (costly)
+--   expression, and the lexemes come from array_to_tsvector, not from a text search parser,
+--   so they do not depend on the database's LC_CTYPE;
+-- - terms of 1-2 other characters ("ui", "go"): the substring test without an index (such
+--   strings are common; the API finds them by walking the newest postings).
+-- pg_trgm classifies characters with LC_CTYPE: under C.UTF-8 or a UTF-8 locale Hangul is
+-- alphanumeric; under plain "C" it is not, and postings_search_text then finds no Hangul
+-- trigram (still correct results, no speed-up for Korean terms of 3+ syllables; /health says so).
+-- The functions are IMMUTABLE and indexed: never change a body without rebuilding its index.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE OR REPLACE FUNCTION outsourcing_search_text(title text, description text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN lower(title || E'\n' || coalesce(description, ''));
+
+-- Not inlined (the SET clause), with its real cost: otherwise the planner, which counts the
+-- regexp_replace calls as cheap, may walk a million rows computing this for each (~0.2 ms per
+-- Korean posting) instead of asking the index.
+CREATE OR REPLACE FUNCTION outsourcing_hangul_grams(title text, description text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE COST 5000 SET search_path = pg_catalog
+    RETURN array_to_tsvector(string_to_array(btrim(regexp_replace(
+        regexp_replace(title || ' ' || coalesce(description, ''), '[^가-힣]+', ' ', 'g'),
+        '([가-힣])', '\1 \1', 'g')), ' '));
+
+CREATE OR REPLACE FUNCTION outsourcing_lower_skills(skills text[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT coalesce(array_agg(lower(s)), '{}') FROM unnest(skills) s);
+
+CREATE INDEX IF NOT EXISTS postings_search_text
+    ON postings USING gin (outsourcing_search_text(title, description) gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS postings_search_hangul
+    ON postings USING gin (outsourcing_hangul_grams(title, description));
+-- Skills match case-insensitively (RemoteOK's "python" is Wishket's "Python").
+CREATE INDEX IF NOT EXISTS postings_skills_lower ON postings USING gin (outsourcing_lower_skills(skills));
+-- The API's one order (newest first, no posted_at last, then platform and external_id, all
+-- descending so that a keyset cursor is one row comparison) and the same per platform.
+CREATE INDEX IF NOT EXISTS postings_api_order
+    ON postings ((coalesce(posted_at, '-infinity'::timestamptz)) DESC, platform DESC, external_id DESC);
+CREATE INDEX IF NOT EXISTS postings_api_platform_order
+    ON postings (platform, (coalesce(posted_at, '-infinity'::timestamptz)) DESC, external_id DESC);
+
+INSERT INTO schema_version (version, description)
+VALUES (5, 'read API: trigram text search, Hangul syllable grams, lower-case skills, keyset order')
 ON CONFLICT (version) DO NOTHING;
 
 COMMIT;

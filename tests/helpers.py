@@ -1,5 +1,5 @@
 """Helpers for parser tests: responses built from files, field-by-field comparison, and the
-recorded parser cases (tests/fixtures/<platform>/cases.json) the data-driven test runs."""
+recorded parser cases (outsourcing/mirror/pages/<platform>/cases.json) the data-driven test runs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from outsourcing.items import CONTRACT_FIELDS
 from outsourcing.platforms.pages import Listing, PageNotRecognised
 
 SCRAPED_AT = "2026-10-02T06:00:00+00:00"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "outsourcing" / "mirror" / "pages"  # as tests/conftest.py
 
 
 def response_from(path: Path | bytes, url: str, *, kind: str = "text", method: str = "GET",
@@ -65,7 +65,7 @@ def assert_contract_shape(item: Any) -> None:
 
 # --- recorded parser cases ----------------------------------------------------------------------
 #
-# tests/fixtures/<platform>/cases.json names each case and says how to build its responses:
+# outsourcing/mirror/pages/<platform>/cases.json names each case and says how to build its responses:
 #   "listing": the listing answers, in order: {"file", "url", "kind": text|html|xml, "method",
 #              "envelope_count": N (Wishket: the file is the cards HTML inside {"result", "count"})}
 #   "details": how each entry's detail answer is found: {"file": "detail-{id}.json" or

@@ -33,6 +33,7 @@ from scrapy.crawler import Crawler
 
 from outsourcing import stats as keys
 from outsourcing.outcome import crawl_outcome
+from outsourcing.signals import run_finishing
 from outsourcing.storage import lifecycle
 from outsourcing.storage import spill as spill_files
 from outsourcing.storage.database import (
@@ -432,9 +433,13 @@ class PostingStore:
         self.stats.set_value(keys.EXIT_CODE, code)
         if self.pool is not None and self.run_id is not None:
             try:
+                # Work that may only follow a clean run listens (outsourcing.signals): the
+                # incremental watermark (outsourcing.incremental).
+                await self.crawler.signals.send_catch_log_async(
+                    signal=run_finishing, run_id=self.run_id, exit_code=code, pool=self.pool)
                 if code == 0:
                     await self._after_clean_run()
-                    stats = self.crawler.stats.get_stats()
+                stats = self.crawler.stats.get_stats()
                 await self._finish_run(reason, code, problems, stats)
             except Exception as error:  # noqa: BLE001
                 logger.error("%s: could not record the crawl run in %s: %s", self.platform, self.database_name,
@@ -446,12 +451,11 @@ class PostingStore:
             await asyncio.to_thread(self.embedded.stop)
 
     async def _after_clean_run(self) -> None:
-        """Advance the watermark; after a complete full run, close postings unseen for long.
+        """After a complete, unfiltered full run, close postings unseen for long.
 
-        A run cut short by max_pages/max_items saw only the newest part of the listing: it
-        moves the watermark only if it reached the old one (incremental), else postings between
-        would never be read by incremental runs; and it closes nothing, since it did not look.
-        A filtered run (a category, a query) has its own watermark and closes nothing either.
+        A run cut short by max_pages/max_items saw only the newest part of the listing, and a
+        filtered run (a category, a query) only part of the platform: they close nothing, since
+        they did not look.
         """
         assert self.pool is not None and self.run_id is not None
         spider = self.crawler.spider
@@ -460,15 +464,7 @@ class PostingStore:
         platform = spider.name
         scope = getattr(spider, "watermark_scope", "")
         stats = self.crawler.stats.get_stats()
-        truncated = sorted(k.rsplit("/", 1)[-1] for k in stats if k.startswith(keys.TRUNCATED_PREFIX))
-        reached = bool(stats.get(keys.INCREMENTAL_STOPPED_AT_WATERMARK))
-        if truncated and not reached:
-            logger.info("%s: watermark not advanced: the run stopped at %s before reaching it",
-                        platform, " and ".join(truncated))
-        else:
-            newest = await lifecycle.advance_watermark(self.pool, platform, self.run_id, scope)
-            if newest is not None:
-                self.stats.set_value(keys.STORAGE_WATERMARK, newest.isoformat())
+        truncated = any(k.startswith(keys.TRUNCATED_PREFIX) for k in stats)
         complete_full_run = getattr(spider, "mode", "full") == "full" and not truncated and scope == ""
         if complete_full_run and self.close_after_days > 0:
             async with self.pool.acquire() as connection:
@@ -476,21 +472,6 @@ class PostingStore:
             if closed:
                 logger.info("%s: %d postings not seen for %.0f days marked closed", platform, closed, self.close_after_days)
                 self._count("closed", closed)
-
-    # --- what spiders may ask ----------------------------------------------------------------
-
-    async def watermark(self, platform: str, scope: str = "") -> Any:
-        """The platform's watermark (a datetime) or None; None too when the database is down."""
-        if self.pool is None:
-            return None
-        return await lifecycle.load_watermark(self.pool, platform, scope)
-
-    async def stored_status(self, platform: str, ids: list[str], scope: str = "") -> dict[str, bool]:
-        """Which of `ids` are stored, each with whether a clean complete run of `scope` stored it
-        (`lifecycle.stored_status`); empty when the database is down."""
-        if self.pool is None or not ids:
-            return {}
-        return await lifecycle.stored_status(self.pool, platform, ids, scope)
 
     async def _finish_run(self, reason: str, code: int, problems: list[str], stats: dict[str, Any]) -> None:
         assert self.pool is not None

@@ -1,6 +1,6 @@
 """Every platform parser on its recorded cases, field by field.
 
-The cases are data: tests/fixtures/<platform>/cases.json says which responses make a case and how
+The cases are data: outsourcing/mirror/pages/<platform>/cases.json says which responses make a case and how
 (see tests/helpers.py), <case>.expected.json what must come out. Each expected value is its own
 test, so a failure names the platform, the case, the posting and the field:
 `test_field[guru/jobs-page-1#2:category]`. Platform-specific rules (pages to refuse, helper tables,

@@ -67,7 +67,6 @@ class FreemoaSpider(PlatformSpider):
         }
 
     async def start(self) -> AsyncIterator[Any]:
-        await self.load_watermark()
         yield scrapy.Request(
             self.fetch_url(parser.SESSION_PATH), callback=self.session_ready, errback=self.session_failed,
             meta={"page_kind": "session"}, dont_filter=True,
@@ -105,8 +104,10 @@ class FreemoaSpider(PlatformSpider):
             self.seen_ids.add(project_id)
             new.append(row)
         # Incremental: stored projects get no detail request and no item (the full run revisits them).
-        fresh, _ = await self.new_entries(new, lambda row: str(row["proj_idx"]))
-        for row in fresh:
+        current = listing.page or page
+        fresh = await self.read_listing(new, id_of=lambda row: str(row["proj_idx"]), where=f"list page {current}",
+                                        page=current, posted_at=[parser.listed_posted_at(row) for row in listing.entries])
+        for row in fresh.new:
             project_id = str(row["proj_idx"])
             if not self.read_details:
                 yield parser.item_from_entry(row, listed_at, detail_status="not_requested")
@@ -120,13 +121,8 @@ class FreemoaSpider(PlatformSpider):
                     formdata=parser.detail_form(project_id), headers=self.xhr_headers(),
                     errback=self.detail_failed, cb_kwargs={"row": row, "listed_at": listed_at},
                 )
-        if self.mode == "incremental" and self.older_than_watermark([parser.listed_posted_at(row) for row in listing.entries]):
-            # Newest first: every later page is older still, and the last clean run covered it (a
-            # killed run never moved the watermark). This page's new projects were yielded above.
-            current = listing.page or page
-            total = math.ceil(listing.total / parser.PAGE_SIZE) if listing.total else current
-            not_read = min(max(0, total - current), self.max_pages - self.listing_pages_requested)
-            self.stop_paging(f"list page {current}", not_read, page=current)
+        total = math.ceil(listing.total / parser.PAGE_SIZE) if listing.total else current
+        if fresh.stop_here(pages_not_read=min(max(0, total - current), self.max_pages - self.listing_pages_requested)):
             return
         following = parser.next_page(listing)
         if following is not None:
