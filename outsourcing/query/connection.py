@@ -26,6 +26,7 @@ __all__ = [
     "EXPECTED_SCHEMA_VERSION",
     "SchemaStatus",
     "create_read_only_pool",
+    "home_dir",
     "mask_dsn",
     "mask_secrets",
     "read_schema_status",
