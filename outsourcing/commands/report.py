@@ -21,6 +21,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from pydantic import ValidationError
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
@@ -173,10 +174,16 @@ def render(report: dict[str, Any], kind: str) -> str:
     return render_text(report)
 
 
+async def open_report_pool(url: str, timeout: float) -> asyncpg.Pool:
+    """One read-only session (default_transaction_read_only, like the API's), with a statement
+    timeout: the report can neither write nor hold the database indefinitely."""
+    return await create_read_only_pool(url, min_size=1, max_size=1, statement_timeout_ms=int(timeout * 1000),
+                                       application_name="outsourcing-report")
+
+
 async def _read(url: str, posting_filter: PostingFilter, spec: PeriodSpec, rates: rates_module.Rates,
                 equivalent: str | None, top_skills: int, timeout: float) -> dict[str, Any]:
-    pool = await create_read_only_pool(url, min_size=1, max_size=1, statement_timeout_ms=int(timeout * 1000),
-                                       application_name="outsourcing-report")
+    pool = await open_report_pool(url, timeout)
     try:
         async with pool.acquire() as connection:
             if not await report_schema_ready(connection):
