@@ -143,20 +143,23 @@ ON CONFLICT (version) DO NOTHING;
 -- 5: the read API's queries (issue 14) ------------------------------------------------------
 
 -- Search in title and description is case-insensitive substring search ("웹" finds "웹사이트",
--- "react" finds "React.js"): every query keeps the plain test
--- `outsourcing_search_text(title, description) LIKE '%term%'`, and indexes only narrow down
--- the rows it runs on, so results never depend on an index. PostgreSQL's text search does not
--- split Korean, and pg_trgm extracts no trigram from a 1- or 2-character pattern ('%웹%',
--- '%개발%'), so there are two trigram indexes:
--- - postings_search_text: trigrams of the lower-cased text, for terms of 3+ characters;
--- - postings_search_hangul: only the Hangul of the text, every syllable X written "X X", so
---   that a run ABC becomes the words "A AB BC C": a 1-syllable term X is then the word-start
---   trigram "  X" (pattern '% X%') and a 2-syllable term XY the word " XY " (pattern
---   '% XY %'). Terms of 1-2 Latin letters have no index (they are common: the API finds them
---   by walking the newest postings).
--- pg_trgm classifies characters with the database's LC_CTYPE: under C.UTF-8 or a UTF-8 locale
--- Hangul is alphanumeric; under plain "C" it is not, and the indexes then find no Hangul
--- trigram (still correct results, no speed-up for Korean terms; /health reports it).
+-- "react" finds "React.js"). PostgreSQL's text search does not split Korean, and pg_trgm
+-- extracts no trigram from a 1- or 2-character pattern ('%웹%', '%개발%'), so:
+-- - terms of 3+ characters: `outsourcing_search_text(title, description) LIKE '%term%'`, served
+--   by the trigram index postings_search_text (pg_trgm rechecks every candidate row, so the
+--   result is the substring test's whatever the index finds);
+-- - terms of 1-2 Hangul syllables: `outsourcing_hangul_grams(title, description) @@ query`,
+--   served by postings_search_hangul. The grams are the Hangul of the text with every syllable
+--   X written "X X", so that a run ABC becomes the lexemes A, AB, BC, C: every syllable pair of
+--   a run is a lexeme ('개발'), and every syllable starts one ('웹':* finds 웹사이트, 모바일웹).
+--   For such a term this is exactly the substring test, with no recheck of the (costly)
+--   expression, and the lexemes come from array_to_tsvector, not from a text search parser,
+--   so they do not depend on the database's LC_CTYPE;
+-- - terms of 1-2 other characters ("ui", "go"): the substring test without an index (such
+--   strings are common; the API finds them by walking the newest postings).
+-- pg_trgm classifies characters with LC_CTYPE: under C.UTF-8 or a UTF-8 locale Hangul is
+-- alphanumeric; under plain "C" it is not, and postings_search_text then finds no Hangul
+-- trigram (still correct results, no speed-up for Korean terms of 3+ syllables; /health says so).
 -- The functions are IMMUTABLE and indexed: never change a body without rebuilding its index.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -164,10 +167,11 @@ CREATE OR REPLACE FUNCTION outsourcing_search_text(title text, description text)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN lower(title || E'\n' || coalesce(description, ''));
 
-CREATE OR REPLACE FUNCTION outsourcing_hangul_grams(title text, description text) RETURNS text
+CREATE OR REPLACE FUNCTION outsourcing_hangul_grams(title text, description text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ' ' || regexp_replace(regexp_replace(title || ' ' || coalesce(description, ''), '[^가-힣]+', ' ', 'g'),
-                                 '([가-힣])', '\1 \1', 'g') || ' ';
+    RETURN array_to_tsvector(string_to_array(btrim(regexp_replace(
+        regexp_replace(title || ' ' || coalesce(description, ''), '[^가-힣]+', ' ', 'g'),
+        '([가-힣])', '\1 \1', 'g')), ' '));
 
 CREATE OR REPLACE FUNCTION outsourcing_lower_skills(skills text[]) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -176,7 +180,7 @@ CREATE OR REPLACE FUNCTION outsourcing_lower_skills(skills text[]) RETURNS text[
 CREATE INDEX IF NOT EXISTS postings_search_text
     ON postings USING gin (outsourcing_search_text(title, description) gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS postings_search_hangul
-    ON postings USING gin (outsourcing_hangul_grams(title, description) gin_trgm_ops);
+    ON postings USING gin (outsourcing_hangul_grams(title, description));
 -- Skills match case-insensitively (RemoteOK's "python" is Wishket's "Python").
 CREATE INDEX IF NOT EXISTS postings_skills_lower ON postings USING gin (outsourcing_lower_skills(skills));
 -- The API's one order (newest first, no posted_at last, then platform and external_id, all
@@ -187,7 +191,7 @@ CREATE INDEX IF NOT EXISTS postings_api_platform_order
     ON postings (platform, (coalesce(posted_at, '-infinity'::timestamptz)) DESC, external_id DESC);
 
 INSERT INTO schema_version (version, description)
-VALUES (5, 'read API: trigram search (text, Hangul grams), lower-case skills, keyset order')
+VALUES (5, 'read API: trigram text search, Hangul syllable grams, lower-case skills, keyset order')
 ON CONFLICT (version) DO NOTHING;
 
 -- 7: the market report (issue 16) -----------------------------------------------------------

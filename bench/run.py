@@ -11,7 +11,10 @@ with, so the ratios hold even when the absolute numbers move with the machine's 
 3. recrawl: the same N postings again, unchanged: postings/s and WAL bytes vs the first ingest;
 4. shape: a crawl of many listing + detail pages: pages/s, postings/s and the CPU split between
    parsing, the pipelines and Scrapy itself, against an empty spider of the same shape;
-5. memory: peak RSS of crawls of N postings served as JSON listing pages of 100.
+5. memory: peak RSS of crawls of N postings served as JSON listing pages of 100;
+6. api: the read API over 1,000,000 generated postings: requests/s and p50/p99 per case (first
+   page, deep cursor, each filter, Korean and English search) against the same SQL run straight
+   through asyncpg (bench/api.py).
 
 Crawls run in a process each (bench.child: CrawlerProcess with the project's settings, the
 same path as `scrapy crawl`) against the local mirror, with politeness delays off. Every
@@ -590,8 +593,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="postings per benchmark, comma-separated (default: 10000,100000)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes (300,1500; crawl shape 200): a smoke run of every benchmark")
-    parser.add_argument("--only", default="ingest,write,shape,memory",
-                        help="benchmarks to run: ingest (with recrawl), write, shape, memory")
+    parser.add_argument("--only", default="ingest,write,shape,memory,api",
+                        help="benchmarks to run: ingest (with recrawl), write, shape, memory, api")
+    parser.add_argument("--api-size", type=int, default=None,
+                        help="postings in the API benchmark's database (default 1,000,000; --quick: 3,000)")
+    parser.add_argument("--api-seconds", type=float, default=None,
+                        help="seconds per API case and side (default 5; --quick: 0.3)")
     parser.add_argument("--shape-size", type=int, default=None,
                         help="detail pages of the crawl-shape benchmark (default: the smallest size)")
     parser.add_argument("--repeat", type=int, default=1,
@@ -610,7 +617,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.shape_size is None:
         args.shape_size = 200 if args.quick else min(args.sizes)
     args.only = {name.strip() for name in args.only.split(",") if name.strip()}
-    unknown = args.only - {"ingest", "write", "shape", "memory"}
+    if args.api_size is None:
+        args.api_size = 3000 if args.quick else 1_000_000
+    if args.api_seconds is None:
+        args.api_seconds = 0.3 if args.quick else 5.0
+    unknown = args.only - {"ingest", "write", "shape", "memory", "api"}
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
     return args
@@ -647,20 +658,42 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     machine_line = machine()
     print(f"machine: {machine_line}", flush=True)
+    crawl_benches = args.only - {"api"}
+    api_figures = None
+    report = Report()
     with tempfile.TemporaryDirectory(prefix="outsourcing-bench-") as directory:
         try:
-            report = asyncio.run(run_suite(args, Path(directory)))
-        except (CrawlFailed, asyncpg.PostgresError, OSError) as error:
+            if crawl_benches:
+                report = asyncio.run(run_suite(args, Path(directory)))
+            if "api" in args.only:
+                from bench.api import run_api_bench
+
+                api_figures = asyncio.run(run_api_bench(args.api_size, args.api_seconds))
+        except (CrawlFailed, asyncpg.PostgresError, OSError, RuntimeError) as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
     if any(run.wal and run.wal.own_bytes is None for run in report.runs):
         report.notes.append("pg_waldump could not read the server's WAL: WAL figures are cluster-wide and "
                             "include whatever else the server wrote meanwhile.")
-    text = render(report, command=command.strip(), started=started, elapsed=time.perf_counter() - clock,
-                  machine_line=machine_line)
+    output = Path(args.output)
+    api_text = ""
+    if api_figures is not None:
+        from bench.api import render_api, summary
+
+        api_text = render_api(api_figures, started=started, command=command.strip(), machine_line=machine_line)
+        print(summary(api_figures))
+    if crawl_benches:
+        text = render(report, command=command.strip(), started=started, elapsed=time.perf_counter() - clock,
+                      machine_line=machine_line)
+        if api_text:
+            text = text.rstrip() + "\n\n" + api_text
+    else:
+        # `--only api`: the other sections of the file stay as the last full run wrote them.
+        from bench.api import merge_into
+
+        text = merge_into(output.read_text(encoding="utf-8") if output.exists() else "", api_text)
     print()
     print(text)
-    output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     print(f"written to {output}")

@@ -9,8 +9,8 @@ import logging
 from typing import Annotated, Any, AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import Field
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from outsourcing import __version__
 from outsourcing.api.auth import require_token
@@ -36,6 +36,7 @@ from outsourcing.query.postings import (
     Cursor,
     CursorError,
     get_posting,
+    iter_posting_json,
     iter_postings,
     search_postings,
 )
@@ -74,6 +75,21 @@ class RangeQuery(PostingFilter):
     limit: int = Field(30, ge=1, le=200, description="how many skills")
 
 
+class FastJSON(JSONResponse):
+    """JSON of dicts the query layer already built in the contract's formats: declared with
+    response_model (so OpenAPI documents it and the tests check it), but not validated again
+    per request, which would cost more than the query of a page."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+class CrawlsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    runs: int = Field(5, ge=1, le=50, description="last runs per platform")
+
+
 def database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
@@ -109,7 +125,7 @@ async def health(db: Annotated[Database, Depends(database)]) -> JSONResponse:
 
 @router.get("/postings", response_model=PostingPage, tags=["postings"])
 async def list_postings(params: Annotated[PostingSearch, Query()],
-                        db: Annotated[Database, Depends(database)]) -> dict[str, Any]:
+                        db: Annotated[Database, Depends(database)]) -> Response:
     """Postings matching the filter, newest `posted_at` first (postings without one last; ties
     by platform, then external_id, descending), one page at a time: pass `next_cursor` back as
     `cursor`. Pages neither skip nor repeat a posting while new ones arrive."""
@@ -119,7 +135,7 @@ async def list_postings(params: Annotated[PostingSearch, Query()],
         raise validation_error("cursor", str(error), params.cursor) from error
     posting_filter = only_filter(params)
     page = await db.query(lambda c: search_postings(c, posting_filter, limit=params.limit, cursor=cursor))
-    return {"items": page.items, "next_cursor": page.next_cursor, "limit": params.limit}
+    return Response(page.to_json(params.limit), media_type="application/json")
 
 
 def _csv_cell(value: Any) -> Any:
@@ -147,15 +163,17 @@ async def _export(db: Database, params: PostingExport, kind: Literal["csv", "jso
         count = 0
         try:
             async with db.acquire() as connection:
-                async for record in iter_postings(connection, posting_filter, max_rows=params.limit):
-                    if kind == "csv":
+                if kind == "csv":
+                    async for record in iter_postings(connection, posting_filter, max_rows=params.limit):
                         buffer.seek(0)
                         buffer.truncate()
                         writer.writerow([_csv_cell(record[name]) for name in EXPORT_FIELDS])
                         yield buffer.getvalue().encode("utf-8")
-                    else:
-                        yield (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-                    count += 1
+                        count += 1
+                else:
+                    async for text in iter_posting_json(connection, posting_filter, max_rows=params.limit):
+                        yield (text + "\n").encode("utf-8")
+                        count += 1
         except Exception:
             # Headers are gone: the client sees a cut stream (no final line); say why here.
             logger.exception("export stopped after %d postings", count)
@@ -185,12 +203,12 @@ async def export_jsonl(params: Annotated[PostingExport, Query()], db: Annotated[
 @router.get("/postings/{platform}/{external_id}", response_model=PostingDetail, tags=["postings"],
             responses={404: {"model": Problem, "description": "no such posting"}})
 async def one_posting(platform: Platform, external_id: Annotated[str, Path(min_length=1, max_length=200)],
-                      db: Annotated[Database, Depends(database)]) -> dict[str, Any]:
+                      db: Annotated[Database, Depends(database)]) -> FastJSON:
     """One posting, full description included, with its change history (newest first)."""
     posting = await db.query(lambda c: get_posting(c, platform, external_id))
     if posting is None:
         raise HTTPException(404, detail=f"no posting {platform}/{external_id}")
-    return posting
+    return FastJSON(posting)
 
 
 def _time_zone(name: str) -> str:
@@ -224,8 +242,7 @@ async def market_skills(params: Annotated[RangeQuery, Query()], db: Annotated[Da
 
 
 @router.get("/crawls/health", response_model=CrawlHealth, tags=["crawls"])
-async def crawls_health(db: Annotated[Database, Depends(database)],
-                        runs: Annotated[int, Query(ge=1, le=50, description="last runs per platform")] = 5) -> dict[str, Any]:
+async def crawls_health(params: Annotated[CrawlsQuery, Query()], db: Annotated[Database, Depends(database)]) -> dict[str, Any]:
     """The last runs per platform with their outcome; `failing`: platforms whose last 3
     finished runs all failed (layouts change, and silence is the usual symptom)."""
-    return await db.query(lambda c: crawl_health(c, runs_per_platform=runs))
+    return await db.query(lambda c: crawl_health(c, runs_per_platform=params.runs))

@@ -170,8 +170,15 @@ class PostingFilter(BaseModel):
     def _instant(cls, value: Any) -> Any:
         if isinstance(value, date) and not isinstance(value, datetime):
             return datetime.combine(value, time(0), tzinfo=timezone.utc)
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            return datetime.combine(date.fromisoformat(value.strip()), time(0), tzinfo=timezone.utc)
+        if isinstance(value, str):
+            text = value.strip()
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                return datetime.combine(date.fromisoformat(text), time(0), tzinfo=timezone.utc)
+            if not re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+                # Not a number of seconds either: ISO 8601 only, which is what people can read.
+                raise ValueError("give an ISO 8601 date or instant, e.g. 2026-10-01 or 2026-10-01T09:00:00+09:00")
+        elif isinstance(value, (int, float)):
+            raise ValueError("give an ISO 8601 date or instant, e.g. 2026-10-01 or 2026-10-01T09:00:00+09:00")
         return value
 
     @field_validator("posted_since", "deadline_after")
@@ -272,21 +279,20 @@ class PostingFilter(BaseModel):
 
     @staticmethod
     def _term_clauses(params: SqlParams, a: str, term: str, *, index: bool) -> list[str]:
-        """One search term. Why two kinds of condition, and which index serves which term:
-        schema.sql, block 5. The first clause (plain substring test on the lower-cased text)
-        decides; it is also what the trigram index postings_search_text serves for terms of
-        three or more characters. A term of 1-2 Hangul syllables gets a second clause on the
-        Hangul grams, which only the index postings_search_hangul can answer quickly; a row
-        that passes it still has to pass the first. Lower-casing happens here in Python, like
-        lower() in PostgreSQL for the scripts that matter here (Latin, Hangul has no case)."""
+        """One search term as SQL; which index serves which term, and why: schema.sql, block 5.
+
+        A term of 1-2 Hangul syllables becomes a match on the Hangul grams (exactly the
+        substring test for such a term, answered by postings_search_hangul without a recheck);
+        every other term the substring test on the lower-cased text (postings_search_text for
+        3+ characters). index=False gives the substring test for every term: cheaper per row
+        where rows are tested one by one (the walk over the newest postings).
+        Lower-casing happens here, as lower() does it for the scripts that matter (Latin;
+        Hangul has no case)."""
         lowered = term.lower()
-        text = f"outsourcing_search_text({a}title, {a}description)"
-        clauses = [f"{text} LIKE {params.add('%' + like_escape(lowered) + '%')}"]
         if index and len(lowered) <= 2 and _HANGUL.match(lowered):
-            grams = f"outsourcing_hangul_grams({a}title, {a}description)"
-            pattern = f"% {lowered}%" if len(lowered) == 1 else f"% {lowered} %"
-            clauses.append(f"{grams} LIKE {params.add(pattern)}")
-        return clauses
+            query = f"'{lowered}':*" if len(lowered) == 1 else f"'{lowered}'"
+            return [f"outsourcing_hangul_grams({a}title, {a}description) @@ {params.add(query)}::tsquery"]
+        return [f"outsourcing_search_text({a}title, {a}description) LIKE {params.add('%' + like_escape(lowered) + '%')}"]
 
 
 def describe_errors(error: ValidationError) -> list[str]:

@@ -70,8 +70,18 @@ class Cursor:
 
 @dataclass
 class Page:
-    items: list[dict[str, Any]]
+    """One page: the items as JSON text (as PostgreSQL built them) and the next cursor."""
+
+    item_json: list[str]
     next_cursor: str | None
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for text in self.item_json]
+
+    def to_json(self, limit: int) -> bytes:
+        cursor = json.dumps(self.next_cursor)
+        return (f'{{"items":[{",".join(self.item_json)}],"next_cursor":{cursor},"limit":{limit}}}').encode("utf-8")
 
 
 # --- formats ------------------------------------------------------------------------------------
@@ -85,7 +95,8 @@ def json_number(value: Decimal | None) -> int | float | None:
 
 
 def iso_utc(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value is not None else None
+    """ISO 8601 in UTC, always with microseconds (the same text PostgreSQL writes in item_json_sql)."""
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds") if value is not None else None
 
 
 def contract_value(name: str, value: Any) -> Any:
@@ -103,31 +114,52 @@ def posting_record(row: asyncpg.Record | dict[str, Any], fields: tuple[str, ...]
     return {name: contract_value(name, data.get(name)) for name in fields}
 
 
-def make_snippet(source: str | None, start: int, total: int) -> str | None:
-    """A description excerpt: the window SQL cut (around the first search term, else the
-    start), whitespace collapsed, with … where text was left out."""
-    if source is None:
-        return None
-    text = " ".join(source.split())
-    if start > 1:
-        text = "…" + text
-    if start - 1 + len(source) < total:
-        text += "…"
-    return text
+def _iso_sql(column: str) -> str:
+    """An instant as the contract's text, whatever the session's TimeZone: ISO 8601 in UTC,
+    always with microseconds (as `iso_utc` writes it)."""
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
+def item_json_sql(a: str, seen: str, *, snippet: str | None) -> str:
+    """A posting as one JSON object, built by PostgreSQL: the API passes the text through, so a
+    page costs no per-field work in Python. Contract formats: instants in UTC, amounts as
+    numbers (trim_scale: integers when whole), skills as an array. `snippet`: SQL of the
+    description excerpt (list items), or None for the whole description (exports)."""
+    pairs = []
+    for name in CONTRACT_FIELDS:
+        if name == "description":
+            if snippet is None:
+                pairs.append(f"'description', {a}description")
+            continue
+        if name in _INSTANTS:
+            pairs.append(f"'{name}', {_iso_sql(a + name)}")
+        elif name in _AMOUNTS:
+            pairs.append(f"'{name}', trim_scale({a}{name})")
+        else:
+            pairs.append(f"'{name}', {a}{name}")
+    if snippet is not None:
+        pairs.append(f"'snippet', {snippet}")
+    pairs += [f"'first_seen_at', {_iso_sql(a + 'first_seen_at')}", f"'last_seen_at', {_iso_sql(seen + 'last_seen_at')}",
+              f"'changed_at', {_iso_sql(a + 'changed_at')}"]
+    return "json_build_object(" + ", ".join(pairs) + ")::text"
 
 
 # --- search ---------------------------------------------------------------------------------------
 
 
-def _snippet_sql(params: SqlParams, posting_filter: PostingFilter, a: str) -> str:
+def _snippet_sql(params: SqlParams, posting_filter: PostingFilter, a: str) -> tuple[str, str]:
+    """(a LATERAL subquery giving the excerpt's start, the excerpt expression): 240 characters
+    of the description, from a little before the first search term's first occurrence (else
+    from the start), whitespace collapsed, with … where text was left out."""
     terms = posting_filter.terms
-    if terms:
-        # Start a little before the first term's first occurrence; 0 (not found) gives 1.
-        position = f"greatest(1, strpos(lower({a}description), {params.add(terms[0].lower())}) - 60)"
-    else:
-        position = "1"
-    return (f"substr({a}description, {position}, {SNIPPET_LENGTH}) AS snippet_source, "
-            f"{position} AS snippet_start, length({a}description) AS description_length")
+    start = (f"greatest(1, strpos(lower({a}description), {params.add(terms[0].lower())}) - 60)"
+             if terms else "1")
+    lateral = f"LEFT JOIN LATERAL (SELECT {start} AS pos) sn ON true"
+    excerpt = (f"CASE WHEN {a}description IS NULL THEN NULL ELSE "
+               f"(CASE WHEN sn.pos > 1 THEN '…' ELSE '' END) || "
+               f"btrim(regexp_replace(substr({a}description, sn.pos, {SNIPPET_LENGTH}), '\\s+', ' ', 'g')) || "
+               f"(CASE WHEN sn.pos - 1 + {SNIPPET_LENGTH} < length({a}description) THEN '…' ELSE '' END) END")
+    return lateral, excerpt
 
 
 def _keyset(params: SqlParams, cursor: Cursor | None, a: str) -> str:
@@ -136,12 +168,6 @@ def _keyset(params: SqlParams, cursor: Cursor | None, a: str) -> str:
     stamp = params.add(cursor.posted_at)
     return (f"({SORT_KEY.format(a=a)}) < (coalesce({stamp}::timestamptz, '-infinity'::timestamptz), "
             f"{params.add(cursor.platform)}, {params.add(cursor.external_id)})")
-
-
-def _list_item(row: asyncpg.Record) -> dict[str, Any]:
-    item = posting_record(row, LIST_FIELDS)
-    item["snippet"] = make_snippet(row["snippet_source"], row["snippet_start"] or 1, row["description_length"] or 0)
-    return item
 
 
 async def search_postings(connection: asyncpg.Connection, posting_filter: PostingFilter, *,
@@ -154,25 +180,29 @@ async def search_postings(connection: asyncpg.Connection, posting_filter: Postin
     ("개발", "react") a page fills within a few hundred rows, and since the walk follows the
     list order, a full page found there is exactly the page the plain query returns. Only
     when the walk finds less than a page (a rare term) does the plain query run, and for a
-    rare term the trigram indexes find the few rows quickly. Left to itself the planner
-    guesses a term's frequency from its length, so it may take the index for a term found in
-    half the rows (materialising and sorting all of them) or walk a million rows for a rare
-    one; the walk bounds the first case, the indexes the second.
+    rare term the indexes find the few rows quickly. Left to itself the planner guesses a
+    term's frequency from its length, so it may take an index for a term found in half the
+    rows (materialising and sorting all of them) or walk a million rows for a rare one; the
+    walk bounds the first case, the indexes the second.
     """
     limit = max(1, min(limit, MAX_LIMIT))
     if posting_filter.terms:
-        window = probe_rows if probe_rows is not None else max(1000, 20 * (limit + 1))
+        window = probe_rows if probe_rows is not None else probe_size(limit)
         rows = await _fetch_page(connection, posting_filter, limit, cursor, probe=window)
         if len(rows) <= limit:
             rows = await _fetch_page(connection, posting_filter, limit, cursor, probe=None)
     else:
         rows = await _fetch_page(connection, posting_filter, limit, cursor, probe=None)
-    items = [_list_item(row) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = Cursor(last["posted_at"], last["platform"], last["external_id"]).encode()
-    return Page(items, next_cursor)
+    return Page([row["item"] for row in rows[:limit]], next_cursor)
+
+
+def probe_size(limit: int) -> int:
+    """How many of the newest postings the walk tests before the plain query runs."""
+    return max(1000, 20 * (limit + 1))
 
 
 async def _fetch_page(connection: asyncpg.Connection, posting_filter: PostingFilter, limit: int,
@@ -185,20 +215,27 @@ def search_sql(posting_filter: PostingFilter, *, limit: int = DEFAULT_LIMIT, cur
                probe: int | None = None) -> tuple[str, list[Any]]:
     """The SQL and values of one search query: with `probe`, the walk over at most that many
     newest postings (see `search_postings`); without, the plain query. Also what EXPLAIN and
-    the benchmark's raw-asyncpg baseline run."""
+    the benchmark's raw-asyncpg baseline run. Rows: posted_at, platform, external_id (the
+    cursor) and `item`, the list item as JSON text."""
     params = SqlParams()
     if probe is None:
         inner = (f"SELECT {_COLUMNS}, p.description FROM postings p "
                  f"WHERE {posting_filter.where(params, 'p')} AND {_keyset(params, cursor, 'p.')} "
                  f"ORDER BY {ORDER_BY.format(a='p.')} LIMIT {params.add(limit + 1)}")
     else:
-        window = (f"SELECT {_COLUMNS}, p.description FROM postings p "
+        # The window's sort key is an output column, so the planner knows the window comes
+        # out in list order: the outer LIMIT stops the walk as soon as a page is full
+        # (without it, every row of the window would be tested and sorted first).
+        window = (f"SELECT {_COLUMNS}, p.description, coalesce(p.posted_at, '-infinity'::timestamptz) AS sort_ts "
+                  f"FROM postings p "
                   f"WHERE {posting_filter.where(params, 'p', text='none')} AND {_keyset(params, cursor, 'p.')} "
                   f"ORDER BY {ORDER_BY.format(a='p.')} LIMIT {params.add(probe)}")
         inner = (f"SELECT w.* FROM ({window}) w WHERE {posting_filter.where(params, 'w', text='plain')} "
-                 f"ORDER BY {ORDER_BY.format(a='w.')} LIMIT {params.add(limit + 1)}")
-    sql = (f"SELECT page.*, s.last_seen_at, {_snippet_sql(params, posting_filter, 'page.')} "
-           f"FROM ({inner}) page LEFT JOIN posting_seen s USING (platform, external_id) "
+                 f"ORDER BY w.sort_ts DESC, w.platform DESC, w.external_id DESC LIMIT {params.add(limit + 1)}")
+    lateral, excerpt = _snippet_sql(params, posting_filter, "page.")
+    sql = (f"SELECT page.posted_at, page.platform, page.external_id, "
+           f"{item_json_sql('page.', 's.', snippet=excerpt)} AS item "
+           f"FROM ({inner}) page LEFT JOIN posting_seen s USING (platform, external_id) {lateral} "
            f"ORDER BY {ORDER_BY.format(a='page.')}")
     return sql, params.values
 
@@ -206,31 +243,50 @@ def search_sql(posting_filter: PostingFilter, *, limit: int = DEFAULT_LIMIT, cur
 # --- exports --------------------------------------------------------------------------------------
 
 
-async def iter_postings(connection: asyncpg.Connection, posting_filter: PostingFilter, *,
-                        batch: int = 500, max_rows: int | None = None) -> AsyncIterator[dict[str, Any]]:
-    """Every matching posting in the list order, full description included, fetched in keyset
-    batches (each its own short statement: no transaction stays open while a slow client
-    reads, and the statement timeout applies per batch)."""
+async def _export_batches(connection: asyncpg.Connection, posting_filter: PostingFilter, *, batch: int,
+                          max_rows: int | None, as_json: bool) -> AsyncIterator[list[asyncpg.Record]]:
+    """Every matching posting in the list order, in keyset batches: each batch is its own
+    short statement, so no transaction stays open while a slow client reads, and the
+    statement timeout applies per batch."""
     cursor: Cursor | None = None
     sent = 0
+    select = f"{item_json_sql('p.', 's.', snippet=None)} AS item" if as_json else "p.*, s.last_seen_at"
     while True:
         params = SqlParams()
         size = batch if max_rows is None else min(batch, max_rows - sent)
         if size <= 0:
             return
-        sql = (f"SELECT p.*, s.last_seen_at FROM ("
+        sql = (f"SELECT p.posted_at AS sort_posted_at, p.platform AS sort_platform, p.external_id AS sort_id, "
+               f"{select} FROM ("
                f"SELECT {_COLUMNS}, p.description FROM postings p "
                f"WHERE {posting_filter.where(params, 'p')} AND {_keyset(params, cursor, 'p.')} "
                f"ORDER BY {ORDER_BY.format(a='p.')} LIMIT {params.add(size)}) p "
                f"LEFT JOIN posting_seen s USING (platform, external_id) ORDER BY {ORDER_BY.format(a='p.')}")
         rows = await connection.fetch(sql, *params.values)
-        for row in rows:
-            yield posting_record(row, EXPORT_FIELDS)
+        if rows:
+            yield rows
         sent += len(rows)
         if len(rows) < size:
             return
         last = rows[-1]
-        cursor = Cursor(last["posted_at"], last["platform"], last["external_id"])
+        cursor = Cursor(last["sort_posted_at"], last["sort_platform"], last["sort_id"])
+
+
+async def iter_postings(connection: asyncpg.Connection, posting_filter: PostingFilter, *,
+                        batch: int = 500, max_rows: int | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Every matching posting in the list order as a dict in the contract's formats, full
+    description included (EXPORT_FIELDS)."""
+    async for rows in _export_batches(connection, posting_filter, batch=batch, max_rows=max_rows, as_json=False):
+        for row in rows:
+            yield posting_record(row, EXPORT_FIELDS)
+
+
+async def iter_posting_json(connection: asyncpg.Connection, posting_filter: PostingFilter, *,
+                            batch: int = 500, max_rows: int | None = None) -> AsyncIterator[str]:
+    """The same postings as JSON text, one object each (built by PostgreSQL), for JSON Lines."""
+    async for rows in _export_batches(connection, posting_filter, batch=batch, max_rows=max_rows, as_json=True):
+        for row in rows:
+            yield row["item"]
 
 
 # --- one posting -----------------------------------------------------------------------------------
