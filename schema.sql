@@ -250,17 +250,19 @@ CREATE OR REPLACE VIEW budget_changes AS
     FROM posting_changes c
     WHERE c.changed_fields && ARRAY['budget_min', 'budget_max', 'currency', 'budget_type'];
 
--- When postings closed: the platform said so on a later crawl, or the crawler closed a posting
--- it stopped seeing (storage/lifecycle.py, CLOSE_UNSEEN_AFTER_DAYS); both are history rows
--- whose new status is 'closed'. closed_at is the first closing (a posting may reopen and close
--- again: closings counts them). A posting stored closed at first sight has no closing time
--- and no row here. Time to close = closed_at - postings.posted_at.
+-- Closings: one row per history row that closed a posting, whether the platform said so on a
+-- later crawl or the crawler closed a posting it stopped seeing (storage/lifecycle.py,
+-- CLOSE_UNSEEN_AFTER_DAYS). A posting may reopen and close again: its first closing is
+-- min(closed_at). A posting stored closed at first sight has no closing time and no row here.
+-- Time to close = min(closed_at) - postings.posted_at.
 CREATE OR REPLACE VIEW posting_closings AS
-    SELECT c.platform, c.external_id, min(c.changed_at) AS closed_at, max(c.changed_at) AS last_closed_at,
-           count(*) AS closings
+    SELECT c.id, c.platform, c.external_id, c.changed_at AS closed_at, c.run_id
     FROM posting_changes c
-    WHERE c.changed_fields @> ARRAY['status'] AND c.new_values ->> 'status' = 'closed'
-    GROUP BY c.platform, c.external_id;
+    WHERE c.changed_fields @> ARRAY['status'] AND c.new_values ->> 'status' = 'closed';
+
+-- The planner cannot guess how many history rows are closings (a jsonb expression); with
+-- statistics on it, aggregating them is a hash, not a sort of every history row.
+CREATE STATISTICS IF NOT EXISTS posting_changes_new_status ON (new_values ->> 'status') FROM posting_changes;
 
 -- New postings per platform and day / week (by posted_at) in Asia/Seoul, the project's default
 -- zone; for another zone use outsourcing_local_day(posted_at, 'UTC') the same way. Postings

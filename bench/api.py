@@ -152,7 +152,9 @@ DROPPED_FOR_COPY = ("postings_search_text", "postings_search_hangul", "postings_
                     "postings_skills", "postings_open_deadline")
 
 
-async def fill(url: str, count: int) -> dict[str, float]:
+async def fill(url: str, count: int, rows: Any = None) -> dict[str, float]:
+    """COPY `rows` (default: posting_rows(count)) into postings, then indexes and statistics.
+    The report benchmark passes the same rows with categories (bench/report.py)."""
     from outsourcing.storage.database import apply_schema
 
     timings: dict[str, float] = {}
@@ -161,7 +163,7 @@ async def fill(url: str, count: int) -> dict[str, float]:
         for name in DROPPED_FOR_COPY:
             await connection.execute(f"DROP INDEX IF EXISTS {name}")
         started = time.perf_counter()
-        rows = posting_rows(count)
+        rows = iter(rows) if rows is not None else posting_rows(count)
         while True:
             chunk = [row for _, row in zip(range(50_000), rows)]
             if not chunk:

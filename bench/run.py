@@ -12,7 +12,9 @@ with, so the ratios hold even when the absolute numbers move with the machine's 
 4. shape: a crawl of many listing + detail pages: pages/s, postings/s and the CPU split between
    parsing, the pipelines and Scrapy itself, against an empty spider of the same shape;
 5. memory: peak RSS of crawls of N postings served as JSON listing pages of 100;
-6. api: the read API over 1,000,000 generated postings: requests/s and p50/p99 per case (first
+6. report: the market report over 1,000,000 postings with a year of history against one
+   sequential scan of postings in the same run (bench/report.py);
+7. api: the read API over 1,000,000 generated postings: requests/s and p50/p99 per case (first
    page, deep cursor, each filter, Korean and English search) against the same SQL run straight
    through asyncpg (bench/api.py).
 
@@ -593,8 +595,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="postings per benchmark, comma-separated (default: 10000,100000)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes (300,1500; crawl shape 200): a smoke run of every benchmark")
-    parser.add_argument("--only", default="ingest,write,shape,memory,api",
-                        help="benchmarks to run: ingest (with recrawl), write, shape, memory, api")
+    parser.add_argument("--only", default="ingest,write,shape,memory,api,report",
+                        help="benchmarks to run: ingest (with recrawl), write, shape, memory, api, report")
+    parser.add_argument("--report-size", type=int, default=None,
+                        help="postings in the report benchmark's database (default 1,000,000; --quick: 5,000)")
     parser.add_argument("--api-size", type=int, default=None,
                         help="postings in the API benchmark's database (default 1,000,000; --quick: 3,000)")
     parser.add_argument("--api-seconds", type=float, default=None,
@@ -621,7 +625,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.api_size = 3000 if args.quick else 1_000_000
     if args.api_seconds is None:
         args.api_seconds = 0.3 if args.quick else 5.0
-    unknown = args.only - {"ingest", "write", "shape", "memory", "api"}
+    if args.report_size is None:
+        args.report_size = 5000 if args.quick else 1_000_000
+    unknown = args.only - {"ingest", "write", "shape", "memory", "api", "report"}
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
     return args
@@ -658,8 +664,9 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     machine_line = machine()
     print(f"machine: {machine_line}", flush=True)
-    crawl_benches = args.only - {"api"}
+    crawl_benches = args.only - {"api", "report"}
     api_figures = None
+    report_figures = None
     report = Report()
     with tempfile.TemporaryDirectory(prefix="outsourcing-bench-") as directory:
         try:
@@ -669,6 +676,10 @@ def main(argv: list[str] | None = None) -> int:
                 from bench.api import run_api_bench
 
                 api_figures = asyncio.run(run_api_bench(args.api_size, args.api_seconds))
+            if "report" in args.only:
+                from bench.report import run_report_bench
+
+                report_figures = asyncio.run(run_report_bench(args.report_size, repeat=1 if args.quick else 3))
         except (CrawlFailed, asyncpg.PostgresError, OSError, RuntimeError) as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
@@ -682,16 +693,32 @@ def main(argv: list[str] | None = None) -> int:
 
         api_text = render_api(api_figures, started=started, command=command.strip(), machine_line=machine_line)
         print(summary(api_figures))
+    report_text = ""
+    if report_figures is not None:
+        from bench.report import render_report_bench, summary as report_summary
+
+        report_text = render_report_bench(report_figures, started=started, command=command.strip(),
+                                          machine_line=machine_line)
+        print(report_summary(report_figures))
     if crawl_benches:
         text = render(report, command=command.strip(), started=started, elapsed=time.perf_counter() - clock,
                       machine_line=machine_line)
+        if report_text:
+            text = text.rstrip() + "\n\n" + report_text
         if api_text:
             text = text.rstrip() + "\n\n" + api_text
     else:
-        # `--only api`: the other sections of the file stay as the last full run wrote them.
-        from bench.api import merge_into
+        # `--only api` / `--only report`: the other sections of the file stay as the last full run
+        # wrote them.
+        text = output.read_text(encoding="utf-8") if output.exists() else ""
+        if report_text:
+            from bench.report import merge_into as merge_report
 
-        text = merge_into(output.read_text(encoding="utf-8") if output.exists() else "", api_text)
+            text = merge_report(text, report_text)
+        if api_text:
+            from bench.api import merge_into
+
+            text = merge_into(text, api_text)
     print()
     print(text)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -30,13 +30,17 @@ DEFAULT_TIME_ZONE = "Asia/Seoul"
 MAX_DAYS = 366
 
 #: What the figures read from a posting (the columns of `period_scope`).
+#: skill_keys: the skills lower-cased, position by position (see skill_counts_sql).
 SCOPE_COLUMNS = ("p.platform, p.external_id, p.category, p.budget_type, p.currency, "
-                 "outsourcing_budget_amount(p.budget_min, p.budget_max) AS amount, p.skills, p.posted_at, p.status")
+                 "outsourcing_budget_amount(p.budget_min, p.budget_max) AS amount, p.skills, "
+                 "lower(p.skills::text)::text[] AS skill_keys, p.posted_at, p.status")
 #: Budget groupings: the API's one (every platform, category, type and currency), and the
 #: coarser ones the report adds. Currency and budget type are in every one: never mixed.
-BY_CATEGORY = ("platform", "category", "budget_type", "currency")
-BY_PLATFORM = ("platform", "budget_type", "currency")
+#: Each one extends the one before it, so that PostgreSQL computes all three as one rollup (a
+#: single sort) when the report asks for them together.
 BY_TYPE = ("budget_type", "currency")
+BY_PLATFORM = ("budget_type", "currency", "platform")
+BY_CATEGORY = ("budget_type", "currency", "platform", "category")
 _GROUP_COLUMNS = ("platform", "category", "budget_type", "currency")
 
 
@@ -70,36 +74,75 @@ def period_scope(params: SqlParams, posting_filter: PostingFilter, start: dateti
 # --- figures as SQL over a scope relation ----------------------------------------------------------
 
 
-def daily_counts_sql(source: str, zone: str, *, week: bool = False) -> str:
+def daily_counts_sql(source: str, zone: str, *, week: bool = False, extra: Sequence[str] = ()) -> str:
     """Postings per platform and calendar day (or ISO week, named by its Monday) of posted_at in
-    the zone given by the placeholder `zone`: columns platform, day, n."""
+    the zone given by the placeholder `zone`: columns platform, day, the `extra` columns of
+    `source` (grouped by too), n."""
     bucket = "outsourcing_local_week" if week else "outsourcing_local_day"
-    return f"SELECT platform, {bucket}(posted_at, {zone}) AS day, count(*) AS n FROM {source} GROUP BY 1, 2"
+    more = "".join(f", {column}" for column in extra)
+    groups = ", ".join(str(i) for i in range(1, 3 + len(extra)))
+    return (f"SELECT platform, {bucket}(posted_at, {zone}) AS day{more}, count(*) AS n FROM {source} "
+            f"GROUP BY {groups}")
 
 
 def budget_quartiles_sql(source: str, groupings: Sequence[Sequence[str]]) -> str:
     """Quartiles of the amount per grouping (each one holds budget_type and currency), over the
     postings of `source` that have an amount, a currency and a type. Columns: platform,
     category, budget_type, currency (null where a grouping leaves them out, `grouped_*` say
-    which), n, quartiles (q1, median, q3; percentile_cont, i.e. linear interpolation)."""
+    which), n, quartiles (q1, median, q3).
+
+    The quartiles are percentile_cont's (linear interpolation between the closest ranks),
+    computed from a histogram: postings are first counted per distinct amount (a hash, one pass:
+    budgets are round numbers, so a group has few distinct amounts), then the amount at rank r
+    is the first one whose running count exceeds r. Same result as sorting every posting of
+    every group, at the cost of sorting the histogram only."""
     for grouping in groupings:
         if "budget_type" not in grouping or "currency" not in grouping:
             raise ValueError("a budget grouping must hold budget_type and currency: amounts are never mixed")
-    sets = ", ".join("(" + ", ".join(grouping) + ")" for grouping in groupings)
-    flags = ", ".join(f"GROUPING({name}) = 0 AS grouped_{name}" for name in ("platform", "category"))
-    return (f"SELECT {', '.join(_GROUP_COLUMNS)}, {flags}, count(*) AS n, "
-            f"percentile_cont(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY amount) AS quartiles "
-            f"FROM {source} WHERE amount IS NOT NULL AND currency IS NOT NULL AND budget_type IS NOT NULL "
-            f"GROUP BY GROUPING SETS ({sets})")
+    # Grouped in the "C" collation: groups are equalities (the same groups in any deterministic
+    # collation), and the sorts behind them compare bytes instead of calling strcoll.
+    keys = {name: f'{name} COLLATE "C"' for name in _GROUP_COLUMNS}
+    sets = ", ".join("(" + ", ".join([keys[name] for name in grouping] + ["amount"]) + ")" for grouping in groupings)
+    columns = ", ".join(f"{keys[name]} AS {name}" for name in _GROUP_COLUMNS)
+    flags = ", ".join(f"GROUPING({keys[name]}) AS g_{name}" for name in ("platform", "category"))
+    group = "g_platform, g_category, " + ", ".join(_GROUP_COLUMNS)
+    ranks = []
+    for index, fraction in enumerate(("0.25", "0.5", "0.75")):
+        position = f"{fraction} * (n - 1)"
+        low = f"min(amount) FILTER (WHERE running > floor({position}))"
+        high = f"min(amount) FILTER (WHERE running > ceil({position}))"
+        ranks.append(f"({low} + ({high} - {low}) * ({position} - floor({position})))::float8")
+    return f"""
+        SELECT platform, category, budget_type, currency, g_platform = 0 AS grouped_platform,
+               g_category = 0 AS grouped_category, n, ARRAY[{', '.join(ranks)}] AS quartiles
+        FROM (SELECT *, sum(postings) OVER (PARTITION BY {group} ORDER BY amount) AS running,
+                     sum(postings) OVER (PARTITION BY {group}) AS n
+              FROM (SELECT {columns}, amount, {flags}, count(*) AS postings
+                    FROM {source} WHERE amount IS NOT NULL AND currency IS NOT NULL AND budget_type IS NOT NULL
+                    GROUP BY GROUPING SETS ({sets})) histogram) ranked
+        GROUP BY {group}, n"""
 
 
-def skill_counts_sql(source: str, where: str = "TRUE") -> str:
-    """How many postings of `source` name each skill, skills lower-cased and counted once per
+def skill_counts_sql(source: str, counts: dict[str, str] | None = None) -> str:
+    """How many postings of `source` name each skill: skills lower-cased and counted once per
     posting (the definition of the view posting_skills, schema.sql block 7). Columns: skill,
-    label (the spelling most postings use), n."""
-    return (f"SELECT k.skill, mode() WITHIN GROUP (ORDER BY k.label) AS label, count(*) AS n "
-            f"FROM {source} s, LATERAL (SELECT lower(x) AS skill, min(x) AS label FROM unnest(s.skills) x "
-            f"GROUP BY 1) k WHERE {where} GROUP BY k.skill")
+    label (the spelling most of those postings use) and one count per entry of `counts`
+    ({column: condition on the source row `s`}; default {"n": "TRUE"}).
+
+    `source` has skill_keys (SCOPE_COLUMNS): the array lower-cased through its text form, exact
+    (array quoting is case-free) and one expression per posting. A posting naming a skill twice
+    ("React", "react") counts it at its first position only (array_position). Both are much
+    cheaper than a DISTINCT subquery per posting, which runs an executor node for every row;
+    a source that is a plain CTE should be MATERIALIZED, or skill_keys is computed per skill."""
+    counts = counts or {"n": "TRUE"}
+    per_spelling = ", ".join(f"count(*) FILTER (WHERE {condition}) AS {name}" for name, condition in counts.items())
+    totals = ", ".join(f"sum({name})::bigint AS {name}" for name in counts)
+    first = next(iter(counts))
+    return (f"SELECT skill, (array_agg(label ORDER BY {first} DESC, label))[1] AS label, {totals} "
+            f"FROM (SELECT k.skill COLLATE \"C\" AS skill, s.skills[k.i] COLLATE \"C\" AS label, {per_spelling} "
+            f"FROM {source} s, unnest(s.skill_keys) WITH ORDINALITY AS k(skill, i) "
+            f"WHERE array_position(s.skill_keys, k.skill) = k.i "
+            f"GROUP BY 1, 2) spellings GROUP BY skill")
 
 
 def quartile_values(quartiles: Sequence[float]) -> tuple[Any, Any, Any]:
@@ -172,7 +215,7 @@ async def top_skills(connection: asyncpg.Connection, posting_filter: PostingFilt
     scope = period_scope(params, posting_filter, start, end)
     top = params.add(limit)
     rows = await connection.fetch(
-        f"""WITH scope AS ({scope})
+        f"""WITH scope AS MATERIALIZED ({scope})
             SELECT c.skill, c.n, (SELECT count(*) FROM scope) AS total
             FROM ({skill_counts_sql('scope')}) c ORDER BY c.n DESC, c.skill LIMIT {top}""",
         *params.values)

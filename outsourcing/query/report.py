@@ -55,6 +55,10 @@ class ReportPeriod:
 
 def _report_sql(params: SqlParams, posting_filter: PostingFilter, period: ReportPeriod, top_skills: int,
                 min_rising: int) -> str:
+    """One statement, one read of postings (`scope`, materialised once: the period and the one
+    before it, only the columns the figures need), one read of the history, and from them each
+    figure in one pass over the materialised rows (or over a smaller result: weeks are summed
+    from days)."""
     start, end = params.add(period.start), params.add(period.end)
     zone = params.add(period.time_zone) + "::text"
     where = posting_filter.where(params, "p")
@@ -62,39 +66,45 @@ def _report_sql(params: SqlParams, posting_filter: PostingFilter, period: Report
     both = in_period(params, period.previous_start, period.end)
     top, least = params.add(top_skills), params.add(min_rising)
     budgets = budget_quartiles_sql("current", [BY_TYPE, BY_PLATFORM, BY_CATEGORY])
+    skills = skill_counts_sql("scope", {"n": "s.is_current", "previous_n": "NOT s.is_current"})
     return f"""
 WITH scope AS MATERIALIZED (
     SELECT {SCOPE_COLUMNS}, p.posted_at >= {start}::timestamptz AS is_current
     FROM postings p WHERE {where} AND {both}),
 current AS (SELECT * FROM scope WHERE is_current),
-totals AS (SELECT count(*) FILTER (WHERE is_current) AS n, count(*) FILTER (WHERE NOT is_current) AS previous_n
-           FROM scope),
-skills AS (
-    SELECT c.skill, c.label, c.n, coalesce(p.n, 0) AS previous_n
-    FROM ({skill_counts_sql('scope', 's.is_current')}) c
-    FULL JOIN ({skill_counts_sql('scope', 'NOT s.is_current')}) p USING (skill)),
 -- The history of the period's postings up to the period's end (later changes are another
--- period's news): budget changes and closings, from the views of block 7.
-changed AS (
-    SELECT DISTINCT b.platform, b.external_id FROM budget_changes b WHERE b.changed_at < {end}::timestamptz),
-closed AS (
-    SELECT c.platform, c.external_id, c.closed_at FROM posting_closings c WHERE c.closed_at < {end}::timestamptz),
+-- period's news): did the budget change (view budget_changes), when did the posting first close
+-- (view posting_closings). Only history rows of the period's postings are aggregated.
+history AS (
+    SELECT h.platform, h.external_id, bool_or(h.budget) AS budget_changed, min(h.closed_at) AS closed_at
+    FROM (SELECT b.platform, b.external_id, true AS budget, NULL::timestamptz AS closed_at
+          FROM budget_changes b WHERE b.changed_at < {end}::timestamptz
+          UNION ALL
+          SELECT c.platform, c.external_id, false, c.closed_at
+          FROM posting_closings c WHERE c.closed_at < {end}::timestamptz) h
+    WHERE EXISTS (SELECT FROM current s WHERE s.platform = h.platform AND s.external_id = h.external_id)
+    GROUP BY 1, 2),
+-- Days of both periods: the totals, the days and the weeks of the period come from it (a week
+-- is the sum of its days: outsourcing_local_week is the Monday of outsourcing_local_day).
+days AS MATERIALIZED ({daily_counts_sql('scope', zone, extra=['is_current'])}),
+skills AS MATERIALIZED ({skills}),
 lifecycle AS (
-    SELECT s.platform, count(*) AS n, count(ch.external_id) AS budget_changed, count(cl.closed_at) AS closed,
-           count(*) FILTER (WHERE s.status = 'closed' AND cl.closed_at IS NULL) AS closed_without_time,
+    SELECT platform COLLATE "C" AS platform, count(*) AS n, count(*) FILTER (WHERE budget_changed) AS budget_changed,
+           count(closed_at) AS closed, count(*) FILTER (WHERE status = 'closed' AND closed_at IS NULL) AS closed_without_time,
            percentile_cont(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (
-               ORDER BY extract(epoch FROM cl.closed_at - s.posted_at) / 86400) AS days_to_close
-    FROM current s
-    LEFT JOIN changed ch USING (platform, external_id)
-    LEFT JOIN closed cl USING (platform, external_id)
-    GROUP BY GROUPING SETS ((s.platform), ()))
+               ORDER BY extract(epoch FROM closed_at - posted_at) / 86400) AS days_to_close
+    FROM (SELECT s.platform, s.status, s.posted_at, coalesce(h.budget_changed, false) AS budget_changed, h.closed_at
+          FROM current s LEFT JOIN history h USING (platform, external_id)) s
+    GROUP BY GROUPING SETS ((platform COLLATE "C"), ()))
 SELECT
-    (SELECT n FROM totals) AS n,
-    (SELECT previous_n FROM totals) AS previous_n,
-    (SELECT json_agg(d ORDER BY d.day, d.platform) FROM ({daily_counts_sql('current', zone)}) d) AS daily,
-    (SELECT json_agg(w ORDER BY w.day, w.platform) FROM ({daily_counts_sql('current', zone, week=True)}) w) AS weekly,
+    (SELECT coalesce(sum(n) FILTER (WHERE is_current), 0)::bigint FROM days) AS n,
+    (SELECT coalesce(sum(n) FILTER (WHERE NOT is_current), 0)::bigint FROM days) AS previous_n,
+    (SELECT json_agg(d ORDER BY d.day, d.platform) FROM (SELECT platform, day, n FROM days WHERE is_current) d) AS daily,
+    (SELECT json_agg(w ORDER BY w.day, w.platform) FROM (
+        SELECT platform, date_trunc('week', day)::date AS day, sum(n)::bigint AS n FROM days WHERE is_current
+        GROUP BY 1, 2) w) AS weekly,
     (SELECT json_agg(b) FROM ({budgets}) b) AS budgets,
-    (SELECT json_agg(k ORDER BY k.n DESC, k.skill) FROM (SELECT * FROM skills WHERE n IS NOT NULL
+    (SELECT json_agg(k ORDER BY k.n DESC, k.skill) FROM (SELECT * FROM skills WHERE n > 0
                                                           ORDER BY n DESC, skill LIMIT {top}) k) AS top_skills,
     (SELECT json_agg(r) FROM (SELECT * FROM skills WHERE n >= {least}) r) AS rising_candidates,
     (SELECT json_agg(l) FROM lifecycle l) AS lifecycle

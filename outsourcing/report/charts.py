@@ -25,7 +25,7 @@ PALETTE = {
     "ok": "#3f9c4a", "failed": "#d13b3b", "running": "#a0a0a0",
 }
 EXTRA_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', 'Noto Sans KR', 'Malgun Gothic', sans-serif\""
+FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', 'Noto Sans KR', 'NanumGothic', 'Malgun Gothic', sans-serif\""
 
 
 def color(name: str, index: int = 0) -> str:
