@@ -20,6 +20,7 @@ nothing installed, and its own CPU use is reported so one can see it did not sta
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import random
@@ -28,8 +29,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -38,7 +41,6 @@ import asyncpg
 
 from bench import db
 
-UTC = timezone.utc
 REPO = Path(__file__).resolve().parents[1]
 CONCURRENCY = 4
 
@@ -65,10 +67,7 @@ KO_SENTENCES = (
     "데이터베이스 설계부터 함께 진행해 주실 분이면 좋겠습니다.",
     "포트폴리오와 예상 견적을 함께 보내 주세요.",
 )
-EN_WORDS = ("data pipeline platform backend frontend react python django api cloud aws kubernetes terraform design "
-            "product growth support customer analytics machine learning model mobile ios android typescript postgres "
-            "redis spark airflow dbt security testing automation devops billing payments search dashboard migration "
-            "performance reliability integration shopify wordpress landing page seo content").split()
+EN_WORDS = ["data", "pipeline", "platform", "backend", "frontend", "react", "python", "django", "api", "cloud", "aws", "kubernetes", "terraform", "design", "product", "growth", "support", "customer", "analytics", "machine", "learning", "model", "mobile", "ios", "android", "typescript", "postgres", "redis", "spark", "airflow", "dbt", "security", "testing", "automation", "devops", "billing", "payments", "search", "dashboard", "migration", "performance", "reliability", "integration", "shopify", "wordpress", "landing", "page", "seo", "content"]
 EN_ROLES = ("Developer", "Engineer", "Designer", "Consultant", "Expert", "Specialist")
 KO_SKILLS = ("Java", "Spring", "React", "Vue.js", "Python", "Django", "PHP", "Flutter", "Swift", "Kotlin", "Node.js",
              "MySQL", "AWS", "Figma", "JavaScript", "TypeScript")
@@ -314,14 +313,14 @@ async def statements_of(pool: asyncpg.Pool, case: Case) -> list[tuple[str, list[
     """The SQL statements the API runs for this request (the search's walk, and the plain
     query when the walk does not fill the page), found by running them once."""
     from outsourcing.query.filters import PostingFilter
-    from outsourcing.query.postings import DEFAULT_LIMIT, Cursor, search_sql
+    from outsourcing.query.postings import DEFAULT_LIMIT, Cursor, probe_size, search_sql
 
     params = dict(case.params)
     cursor = Cursor.decode(params.pop("cursor")) if "cursor" in params else None
     posting_filter = PostingFilter.from_mapping(params)
     statements = []
     if posting_filter.terms:
-        probe = max(1000, 20 * (DEFAULT_LIMIT + 1))
+        probe = probe_size(DEFAULT_LIMIT)
         sql, values = search_sql(posting_filter, limit=DEFAULT_LIMIT, cursor=cursor, probe=probe)
         statements.append((sql, values))
         async with pool.acquire() as connection:
@@ -380,14 +379,59 @@ class CaseResult:
     plan: str = ""
 
 
-async def run_api_bench(size: int, seconds: float, *, workers: int = 1) -> dict[str, Any]:
+@asynccontextmanager
+async def _database(size: int, keep: bool) -> AsyncIterator[tuple[str, bool]]:
+    """A fresh database, dropped afterwards; with `keep`, one named after the size and the
+    schema that stays for the next run (filling 1M postings and building the indexes takes
+    long), reused when it holds what this run would put in."""
+    if not keep:
+        async with db.fresh_database("api") as url:
+            yield url, False
+        return
+    from outsourcing.storage.database import schema_sql
+
+    digest = hashlib.sha256((schema_sql() + Path(__file__).read_text(encoding="utf-8")).encode()).hexdigest()[:10]
+    name = f"outsourcing_bench_api_keep_{size}_{digest}"
+    url = db.with_database(db.server_url(), name)
+    server = await asyncpg.connect(db.server_url())
+    try:
+        exists = await server.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            stale = await server.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'outsourcing_bench_api_keep_%'")
+            for row in stale:
+                await server.execute(f'DROP DATABASE "{row["datname"]}" WITH (FORCE)')
+            await server.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await server.close()
+    filled = False
+    if exists:
+        connection = await asyncpg.connect(url)
+        try:
+            filled = await connection.fetchval("SELECT count(*) FROM postings WHERE content_hash = 'bench'") == size
+        except asyncpg.PostgresError:
+            filled = False
+        finally:
+            await connection.close()
+    if not filled:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute("DROP TABLE IF EXISTS postings, posting_seen CASCADE")
+            from outsourcing.storage.database import apply_schema
+
+            await apply_schema(connection)
+        finally:
+            await connection.close()
+    yield url, filled
+
+
+async def run_api_bench(size: int, seconds: float, *, workers: int = 1, keep: bool = False) -> dict[str, Any]:
     """Fill a fresh database with `size` postings, serve it, measure every case; the figures."""
     from outsourcing.query.connection import create_read_only_pool
     from outsourcing.query.postings import Cursor
 
     print(f"api: {size:,} postings, {seconds:g}s per case and side, {CONCURRENCY} concurrent", flush=True)
-    async with db.fresh_database("api") as url:
-        timings = await fill(url, size)
+    async with _database(size, keep) as (url, filled):
+        timings = {"reused database": 0.0} if filled else await fill(url, size)
         print("  filled: " + ", ".join(f"{k} {v:,.1f}" for k, v in timings.items()), flush=True)
         pool = await create_read_only_pool(url, min_size=CONCURRENCY, max_size=CONCURRENCY,
                                            statement_timeout_ms=30_000)

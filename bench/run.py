@@ -601,6 +601,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="postings in the report benchmark's database (default 1,000,000; --quick: 5,000)")
     parser.add_argument("--api-size", type=int, default=None,
                         help="postings in the API benchmark's database (default 1,000,000; --quick: 3,000)")
+    parser.add_argument("--api-keep", action="store_true",
+                        help="keep the API benchmark's database for the next run (and reuse a kept one)")
     parser.add_argument("--api-seconds", type=float, default=None,
                         help="seconds per API case and side (default 5; --quick: 0.3)")
     parser.add_argument("--shape-size", type=int, default=None,
@@ -675,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
             if "api" in args.only:
                 from bench.api import run_api_bench
 
-                api_figures = asyncio.run(run_api_bench(args.api_size, args.api_seconds))
+                api_figures = asyncio.run(run_api_bench(args.api_size, args.api_seconds, keep=args.api_keep))
             if "report" in args.only:
                 from bench.report import run_report_bench
 

@@ -28,7 +28,7 @@ class ApiSettings:
     connect_timeout: float = 5.0
 
     @classmethod
-    def from_environment(cls) -> "ApiSettings":
+    def from_environment(cls) -> ApiSettings:
         return cls(
             api_token=os.environ.get(ENV_TOKEN) or None,
             statement_timeout_ms=_int("API_STATEMENT_TIMEOUT_MS", 5000),

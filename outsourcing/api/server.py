@@ -16,7 +16,7 @@ def add_arguments(parser: Any) -> None:
                         help=f"address to listen on (default {DEFAULT_HOST}; API_HOST)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", DEFAULT_PORT)),
                         help=f"port (default {DEFAULT_PORT}; API_PORT)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("API_WORKERS", 1)),
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("API_WORKERS", "1")),
                         help="worker processes (default 1; API_WORKERS)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 

@@ -3,7 +3,7 @@ without JavaScript; no external resources (the page works offline)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -30,7 +30,7 @@ environment = Environment(loader=PackageLoader("outsourcing.api", "templates"),
 templates = Jinja2Templates(env=environment)
 
 
-def money(value: int | float | None, currency: str | None) -> str:
+def money(value: float | None, currency: str | None) -> str:
     if value is None:
         return "?"
     if currency == "KRW" and value >= 10_000 and value % 10_000 == 0:
@@ -55,7 +55,7 @@ def budget(item: dict[str, Any]) -> str:
 def when(value: str | None) -> str:
     if not value:
         return "—"
-    moment = datetime.fromisoformat(value).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(value).astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 

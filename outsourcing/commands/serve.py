@@ -4,6 +4,7 @@ crawl would use (DATABASE_URL, else the embedded PostgreSQL). It never writes.""
 from __future__ import annotations
 
 import argparse
+from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 
@@ -12,7 +13,7 @@ from outsourcing.api.server import add_arguments, serve
 
 class Command(ScrapyCommand):
     requires_project = True
-    default_settings = {"LOG_ENABLED": False}
+    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
         return "[--host HOST] [--port PORT] [--workers N]"

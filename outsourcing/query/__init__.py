@@ -9,7 +9,14 @@ from outsourcing.query.connection import (
     read_schema_status,
 )
 from outsourcing.query.filters import PostingFilter, SqlParams, describe_errors
-from outsourcing.query.postings import Cursor, CursorError, Page, get_posting, iter_postings, search_postings
+from outsourcing.query.postings import (
+    Cursor,
+    CursorError,
+    Page,
+    get_posting,
+    iter_postings,
+    search_postings,
+)
 
 __all__ = [
     "EXPECTED_SCHEMA_VERSION",

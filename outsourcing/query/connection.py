@@ -22,8 +22,8 @@ from outsourcing.storage.database import (  # the one import from storage
 )
 
 __all__ = [
-    "DatabaseTarget",
     "EXPECTED_SCHEMA_VERSION",
+    "DatabaseTarget",
     "SchemaStatus",
     "create_read_only_pool",
     "home_dir",
@@ -47,7 +47,7 @@ class DatabaseTarget:
     _embedded: EmbeddedPostgres | None = field(default=None, repr=False)
 
     @classmethod
-    def from_environment(cls, settings: Any = None) -> "DatabaseTarget":
+    def from_environment(cls, settings: Any = None) -> DatabaseTarget:
         return cls(url=configured_database_url(settings))
 
     def open(self, settings: Any = None) -> str:

@@ -16,11 +16,19 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import date, datetime, time, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from outsourcing.items import BUDGET_TYPES, PLATFORMS, STATUSES
 
@@ -68,7 +76,7 @@ def search_terms(q: str | None) -> list[str]:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class PostingFilter(BaseModel):
@@ -169,11 +177,11 @@ class PostingFilter(BaseModel):
     @classmethod
     def _instant(cls, value: Any) -> Any:
         if isinstance(value, date) and not isinstance(value, datetime):
-            return datetime.combine(value, time(0), tzinfo=timezone.utc)
+            return datetime.combine(value, time(0), tzinfo=UTC)
         if isinstance(value, str):
             text = value.strip()
             if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                return datetime.combine(date.fromisoformat(text), time(0), tzinfo=timezone.utc)
+                return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
             if not re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
                 # Not a number of seconds either: ISO 8601 only, which is what people can read.
                 raise ValueError("give an ISO 8601 date or instant, e.g. 2026-10-01 or 2026-10-01T09:00:00+09:00")
@@ -186,12 +194,12 @@ class PostingFilter(BaseModel):
     def _in_utc(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        if not (datetime(1970, 1, 1, tzinfo=timezone.utc) <= _utc(value) <= datetime(9000, 1, 1, tzinfo=timezone.utc)):
+        if not (datetime(1970, 1, 1, tzinfo=UTC) <= _utc(value) <= datetime(9000, 1, 1, tzinfo=UTC)):
             raise ValueError("instant out of range (1970 to 9000)")
         return _utc(value)
 
     @model_validator(mode="after")
-    def _budget_needs_currency(self) -> "PostingFilter":
+    def _budget_needs_currency(self) -> PostingFilter:
         if self.min_budget is not None and self.currency is None:
             raise ValueError("min_budget needs currency (e.g. currency=KRW): amounts are compared in the "
                              "posting's own currency, never converted")
@@ -200,7 +208,7 @@ class PostingFilter(BaseModel):
     # --- construction from other sources --------------------------------------------------------
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "PostingFilter":
+    def from_mapping(cls, data: Mapping[str, Any]) -> PostingFilter:
         """From a TOML table or any dict (strings, lists, numbers, booleans, dates).
         Raises pydantic.ValidationError, with every problem named; see `describe_errors`."""
         return cls.model_validate(dict(data))
@@ -218,7 +226,7 @@ class PostingFilter(BaseModel):
                 group.add_argument(option, dest=f"filter_{name}", metavar="VALUE", help=field.description)
 
     @classmethod
-    def from_arguments(cls, namespace: argparse.Namespace) -> "PostingFilter":
+    def from_arguments(cls, namespace: argparse.Namespace) -> PostingFilter:
         values = {name: getattr(namespace, f"filter_{name}", None) for name in cls.model_fields}
         return cls.from_mapping({name: value for name, value in values.items() if value is not None})
 

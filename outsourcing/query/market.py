@@ -16,7 +16,7 @@ their SQL from the same pieces:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,7 +53,7 @@ def check_time_zone(name: str) -> str:
 
 
 def _period(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
-    end = now or datetime.now(timezone.utc)
+    end = now or datetime.now(UTC)
     return end - timedelta(days=days), end
 
 

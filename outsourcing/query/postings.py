@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, AsyncIterator
+from typing import Any
 
 import asyncpg
 
@@ -48,12 +49,12 @@ class Cursor:
     external_id: str
 
     def encode(self) -> str:
-        stamp = self.posted_at.astimezone(timezone.utc).isoformat() if self.posted_at else None
+        stamp = self.posted_at.astimezone(UTC).isoformat() if self.posted_at else None
         raw = json.dumps([stamp, self.platform, self.external_id], ensure_ascii=False, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
 
     @classmethod
-    def decode(cls, text: str) -> "Cursor":
+    def decode(cls, text: str) -> Cursor:
         try:
             padded = text + "=" * (-len(text) % 4)
             stamp, platform, external_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
@@ -81,7 +82,7 @@ class Page:
 
     def to_json(self, limit: int) -> bytes:
         cursor = json.dumps(self.next_cursor)
-        return (f'{{"items":[{",".join(self.item_json)}],"next_cursor":{cursor},"limit":{limit}}}').encode("utf-8")
+        return (f'{{"items":[{",".join(self.item_json)}],"next_cursor":{cursor},"limit":{limit}}}').encode()
 
 
 # --- formats ------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def json_number(value: Decimal | None) -> int | float | None:
 
 def iso_utc(value: datetime | None) -> str | None:
     """ISO 8601 in UTC, always with microseconds (the same text PostgreSQL writes in item_json_sql)."""
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds") if value is not None else None
+    return value.astimezone(UTC).isoformat(timespec="microseconds") if value is not None else None
 
 
 def contract_value(name: str, value: Any) -> Any:
@@ -202,7 +203,7 @@ async def search_postings(connection: asyncpg.Connection, posting_filter: Postin
 
 def probe_size(limit: int) -> int:
     """How many of the newest postings the walk tests before the plain query runs."""
-    return max(1000, 20 * (limit + 1))
+    return max(2000, 40 * (limit + 1))
 
 
 async def _fetch_page(connection: asyncpg.Connection, posting_filter: PostingFilter, limit: int,

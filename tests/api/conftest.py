@@ -11,11 +11,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -24,11 +25,10 @@ import uvicorn
 
 from outsourcing.api.app import create_app
 from outsourcing.api.config import ApiSettings
-from outsourcing.mirror import Mirror, Reply
+from outsourcing.mirror import Mirror
 from outsourcing.query.connection import DatabaseTarget
 from tests.conftest import _with_database, fixture_path, query, run
 
-UTC = timezone.utc
 JSON = "application/json"
 RSS = "application/rss+xml; charset=utf-8"
 HTML = "text/html; charset=utf-8"
@@ -215,7 +215,7 @@ class ApiServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "ApiServer":
+    def __enter__(self) -> ApiServer:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -232,9 +232,10 @@ class ApiServer:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def filled_database(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database filled by real crawls of the mirror plus the generated postings (once per module)."""
+    """A database filled by real crawls of the mirror plus the generated postings, once for all
+    of tests/api (tests that change it undo their change)."""
     url = create_database(server_url)
     try:
         crawl_into(url, tmp_path_factory.mktemp("crawl"))
@@ -244,7 +245,7 @@ def filled_database(server_url: str, tmp_path_factory: pytest.TempPathFactory) -
         drop_database(server_url, url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api(filled_database: str) -> Iterator[ApiServer]:
     with ApiServer(filled_database) as server:
         yield server

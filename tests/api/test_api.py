@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,12 +21,17 @@ from outsourcing.items import CONTRACT_FIELDS
 from outsourcing.query.connection import create_read_only_pool
 from outsourcing.query.filters import PostingFilter
 from outsourcing.query.postings import EXPORT_FIELDS, search_sql
-from tests.api.conftest import ApiServer, all_pages, create_database, drop_database, keys
+from tests.api.conftest import (
+    ApiServer,
+    all_pages,
+    create_database,
+    drop_database,
+    keys,
+)
 from tests.conftest import query, run
 
 pytestmark = pytest.mark.e2e
 
-UTC = timezone.utc
 MINUS_INFINITY = datetime.min.replace(tzinfo=UTC)
 
 
@@ -142,7 +147,7 @@ def test_short_korean_terms_can_be_answered_from_the_hangul_index(filled_databas
     for term in ("웹", "개발"):
         sql, values = search_sql(PostingFilter(q=term))
 
-        async def explain() -> str:
+        async def explain(sql: str = sql, values: list = values) -> str:
             connection = await asyncpg.connect(filled_database)
             try:
                 await connection.execute("SET enable_seqscan = off; SET enable_indexscan = off")
@@ -315,12 +320,15 @@ def test_crawl_health_shows_runs_and_failing_platforms(client, filled_database) 
     assert health["failing"] == []  # one failed run is not yet a streak
     page = client.get("/crawls")
     assert page.status_code == 200 and "guru" in page.text and "FAILING" not in page.text
-    query(filled_database, "INSERT INTO crawl_runs (spider, started_at, finished_at, finish_reason, exit_code) "
+    query(filled_database, "INSERT INTO crawl_runs (spider, started_at, finished_at, finish_reason, exit_code, host) "
                            "SELECT 'guru', now() + g * interval '1 second', now() + g * interval '2 second', "
-                           "'finished', 1 FROM generate_series(1, 2) g")
-    health = client.get("/crawls/health").json()
-    assert health["failing"] == ["guru"]
-    assert "guru — FAILING" in client.get("/crawls").text
+                           "'finished', 1, 'test-added' FROM generate_series(1, 2) g")
+    try:
+        health = client.get("/crawls/health").json()
+        assert health["failing"] == ["guru"]
+        assert "guru — FAILING" in client.get("/crawls").text
+    finally:  # the database is shared by all of tests/api
+        query(filled_database, "DELETE FROM crawl_runs WHERE host = 'test-added'")
 
 
 def test_health_reports_database_schema_and_hangul_classification(client, filled_database) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -26,7 +26,6 @@ from tests.conftest import fixture_path, query, run
 
 pytestmark = pytest.mark.e2e
 
-UTC = timezone.utc
 PAGE = 20          # projects per crawl page
 PAGES = 12         # crawl pages: 240 projects, posted T0 - i*37 s
 EXISTING = 120     # stored before paging starts, interleaved with the crawled ones
@@ -103,7 +102,7 @@ def test_pages_have_no_gaps_or_repeats_while_a_crawl_inserts(database_url, crawl
                 if next_page < PAGES:  # one more crawl page stored before the next API page
                     released[next_page].set()
                     next_page += 1
-                    wait_until(lambda: crawled() == PAGE * next_page, timeout=120)
+                    wait_until(lambda stored=PAGE * next_page: crawled() == stored, timeout=120)
                     counts.append(crawled())
         finally:
             for event in released:

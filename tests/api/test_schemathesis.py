@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 TOKEN = "schemathesis-token"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def token_api(filled_database):  # type: ignore[no-untyped-def]
     """The server with API_TOKEN set: the schema declares bearer auth, and schemathesis checks
     that requests without it or with a wrong one are refused."""
@@ -26,7 +26,7 @@ def token_api(filled_database):  # type: ignore[no-untyped-def]
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api_schema(token_api):  # type: ignore[no-untyped-def]
     return schemathesis.openapi.from_url(f"{token_api.url}/openapi.json")
 
@@ -35,7 +35,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
 def test_api_conforms_to_its_own_schema(case) -> None:  # type: ignore[no-untyped-def]
     # positive_data_acceptance (any schema-valid input must get a 2xx) is left out: some rules

@@ -53,3 +53,15 @@ def test_quick_bench_prints_and_writes_the_table(tmp_path: Path, server_url: str
     # WAL of the first ingest and of the re-crawl were measured (a number, not "-").
     recrawl = next(row for row in rows if "| recrawl | ours, unchanged |" in row)
     assert recrawl.split("|")[10].strip() not in ("", "-")
+
+    # The read API benchmark ran too: a row per case with both sides and the ratio's verdict.
+    api = text.split("## API benchmark (issue 14)", 1)[1]
+    api_rows = [line.strip("|").split("|") for line in api.splitlines()
+                if line.startswith("| ") and not line.startswith("| case")]
+    cases = {row[0].strip() for row in api_rows}
+    assert {"first page", "deep cursor (middle of the table)", "search 웹 (Korean, 1 syllable)",
+            "search react (English, common)"} <= cases
+    for row in api_rows:
+        assert float(row[2].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0, row  # API and raw req/s
+        assert row[9].strip() in ("yes", "**no**"), row
+
