@@ -17,12 +17,11 @@ Each measurement is the fastest of `repeat` after one warm-up run.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -30,7 +29,6 @@ import asyncpg
 from bench import db
 from bench.api import NOW, fill, posting_rows
 
-UTC = timezone.utc
 SECTION = "## Market report benchmark (issue 16)"
 API_SECTION = "## API benchmark (issue 14)"
 CATEGORIES_KO = ("개발 > 웹", "개발 > 앱", "개발 > 서버", "디자인 > 웹", "기획", "개발 > 데이터", "퍼블리싱")
@@ -227,16 +225,16 @@ def render_report_bench(figures: dict[str, Any], *, started: datetime, command: 
         SECTION, "",
         f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')}; command: `{command}`",
         f"- machine: {machine_line}",
-        f"- {figures['size']:,} generated postings (bench/api.py's generator, with categories) posted over a year; "
-        f"{setup['posting_changes rows']:,.0f} history rows (budget changes, closings, reopenings; "
-        f"{setup['posting_changes MB']:,.0f} MB), {setup['crawl_runs rows']:,.0f} crawl runs; postings heap "
-        f"{setup['postings heap MB']:,.0f} MB.",
-        "- report: every figure of `scrapy report` through one read-only session (work_mem 64MB), then its "
-        "text, JSON and HTML renderings; one scan: `SELECT count(*) FROM postings` with index scans off, in the "
-        f"same run, on the same warm cache; fastest of {figures['repeat']} interleaved runs after a warm-up.",
+        (f"- {figures['size']:,} generated postings (bench/api.py's generator, with categories) posted over a "
+         f"year; {setup['posting_changes rows']:,.0f} history rows (budget changes, closings, reopenings; "
+         f"{setup['posting_changes MB']:,.0f} MB), {setup['crawl_runs rows']:,.0f} crawl runs; postings heap "
+         f"{setup['postings heap MB']:,.0f} MB."),
+        ("- report: every figure of `scrapy report` through one read-only session (work_mem 64MB), then its "
+         "text, JSON and HTML renderings; one scan: `SELECT count(*) FROM postings` with index scans off, in the "
+         f"same run, on the same warm cache; fastest of {figures['repeat']} interleaved runs after a warm-up."),
         "",
-        "| period | postings in it | report s | of which database s | render s | one seq. scan s | report / scan | "
-        "goal ≤ 3 |",
+        ("| period | postings in it | report s | of which database s | render s | one seq. scan s | report / scan | "
+         "goal ≤ 3 |"),
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:

@@ -17,21 +17,31 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 from pydantic import ValidationError
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from outsourcing.query.connection import DatabaseTarget, create_read_only_pool, home_dir, mask_secrets
+from outsourcing.query.connection import (
+    DatabaseTarget,
+    create_read_only_pool,
+    home_dir,
+    mask_secrets,
+)
 from outsourcing.query.filters import PostingFilter, describe_errors
 from outsourcing.query.market import DEFAULT_TIME_ZONE
 from outsourcing.query.report import REPORT_SCHEMA_VERSION, report_schema_ready
 from outsourcing.report import rates as rates_module
-from outsourcing.report.figures import DEFAULT_DAYS, DEFAULT_TOP_SKILLS, PeriodSpec, build_report
+from outsourcing.report.figures import (
+    DEFAULT_DAYS,
+    DEFAULT_TOP_SKILLS,
+    PeriodSpec,
+    build_report,
+)
 
 FORMATS = ("text", "json", "html")
 #: Memory for the report's sorts and its materialised scope, per session (read-only: a SET is
@@ -45,7 +55,7 @@ class DatabaseProblem(RuntimeError):
 
 class Command(ScrapyCommand):
     requires_project = True
-    default_settings = {"LOG_ENABLED": False}
+    default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
         return "[options] | rates [CUR=WON ...] [--date YYYY-MM-DD]"
@@ -111,8 +121,9 @@ class Command(ScrapyCommand):
             print(f"report: {error}", file=sys.stderr)
             self.exitcode = 1
             return
-        except Exception as error:  # asyncpg errors, connection refused, timeouts: said, exit 1
-            print(f"report: could not read the database {target.masked}: {mask_secrets(str(error))}", file=sys.stderr)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+            # The server refused, failed or timed out: said, exit status 1.
+            print(f"report: could not read the database {target.masked}: {mask_secrets(str(error), target.url)}", file=sys.stderr)
             self.exitcode = 1
             return
         finally:
@@ -134,7 +145,7 @@ class Command(ScrapyCommand):
         try:
             if args:
                 assignments = rates_module.parse_assignments(args)
-                day = _day(opts.rates_date, "--date") or datetime.now(timezone.utc).date()
+                day = _day(opts.rates_date, "--date") or datetime.now(UTC).date()
                 path = rates_module.save(home, assignments, day)
                 print(f"rates written to {path}: " + ", ".join(
                     f"1 {code} = {value} KRW ({day.isoformat()})" for code, value in assignments.items()))

@@ -264,9 +264,9 @@ class PostingFilter(BaseModel):
         if self.category is not None:
             # The category itself, or one below it: a level boundary (" > ") must follow the
             # prefix, so '개발' does not match '개발자'. Both sides lower-cased (Hangul has no case).
-            lowered = self.category.lower()
-            clauses.append(f"(lower({a}category) = {params.add(lowered)} OR "
-                           f"lower({a}category) LIKE {params.add(like_escape(lowered + CATEGORY_SEPARATOR) + '%')})")
+            category = self.category.lower()
+            clauses.append(f"(lower({a}category) = {params.add(category)} OR "
+                           f"lower({a}category) LIKE {params.add(like_escape(category + CATEGORY_SEPARATOR) + '%')})")
         if self.currency is not None:
             clauses.append(f"{a}currency = {params.add(self.currency)}")
         if self.min_budget is not None:

@@ -16,9 +16,10 @@ temporary files a large sort or a materialised CTE may need are not writes to th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 import asyncpg
 

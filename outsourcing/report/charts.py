@@ -12,7 +12,7 @@ Every chart is an <svg class="chart" data-chart="ID"> with a <title>; each mark 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
@@ -51,9 +51,9 @@ def number(value: float) -> str:
 
 
 def _open(chart_id: str, title: str, height: int, extra: str = "") -> list[str]:
-    return [f'<svg class="chart" data-chart="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
-            f'width="100%" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {FONT} '
-            f'font-size="12"{extra}>',
+    return [(f'<svg class="chart" data-chart="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
+             f'width="100%" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" {FONT} '
+             f'font-size="12"{extra}>'),
             f"<title>{escape(title)}</title>"]
 
 

@@ -20,7 +20,7 @@ Shape (keys of `build_report`'s result):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from outsourcing.query.filters import PostingFilter
 from outsourcing.query.market import DEFAULT_TIME_ZONE, check_time_zone
 from outsourcing.query.postings import iso_utc
 from outsourcing.query.report import ReportPeriod, market_figures, undated_postings
-from outsourcing.report.rates import STALE_DAYS, Rates
+from outsourcing.report.rates import STALE_DAYS, Rate, Rates
 
 REPORT_FORMAT_VERSION = 1
 DEFAULT_DAYS = 28
@@ -53,7 +53,7 @@ class PeriodSpec:
 
     @classmethod
     def build(cls, first: date | None, end: date | None, time_zone: str = DEFAULT_TIME_ZONE,
-              today: date | None = None) -> "PeriodSpec":
+              today: date | None = None) -> PeriodSpec:
         """Defaults: `end` is tomorrow in the zone (today included), `first` DEFAULT_DAYS before."""
         check_time_zone(time_zone)
         if today is None:
@@ -74,7 +74,7 @@ class PeriodSpec:
 
     def instant(self, day: date) -> datetime:
         """00:00 of `day` in the zone, as a UTC instant (DST days are 23 or 25 hours long)."""
-        return datetime.combine(day, time(0), ZoneInfo(self.time_zone)).astimezone(timezone.utc)
+        return datetime.combine(day, time(0), ZoneInfo(self.time_zone)).astimezone(UTC)
 
     @property
     def previous_first(self) -> date:
@@ -132,8 +132,8 @@ def budgets(raw: dict[str, Any], rates: Rates, equivalent: str | None, spec: Per
         group["equivalent"] = None
         if equivalent is None or group["currency"] == equivalent:
             continue
-        converted = {}
-        rate_list = []
+        converted: dict[str, int | float] = {}
+        rate_list: list[Rate] = []
         for key in ("q1", "median", "q3"):
             result = rates.convert(Decimal(str(group[key])), group["currency"], equivalent)
             if result is None:
@@ -231,22 +231,24 @@ async def build_report(connection: asyncpg.Connection, posting_filter: PostingFi
                      f"({', '.join(r['platform'] for r in undated)}): they have no day and are in no figure.")
     if not raw["previous_n"]:
         notes.append("No postings in the previous period: rising skills cannot be compared.")
+    report_budgets = budgets(raw, rates, equivalent, spec)
     report = {
         "report": "market", "format_version": REPORT_FORMAT_VERSION,
-        "generated_at": iso_utc(now or datetime.now(timezone.utc)),
+        "generated_at": iso_utc(now or datetime.now(UTC)),
         "period": spec.as_json(),
         "filters": posting_filter.model_dump(mode="json", exclude_defaults=True),
         "postings": {"n": raw["n"], "previous_n": raw["previous_n"],
                      "by_platform": [{"platform": p, "n": by_platform[p]} for p in sorted(by_platform, key=_platform_order)],
                      "without_posted_at": undated},
         "new_postings": new_postings(raw, spec, posting_filter),
-        "budgets": budgets(raw, rates, equivalent, spec),
+        "budgets": report_budgets,
         "skills": skills(raw, raw["n"], raw["previous_n"], top_skills),
         "lifecycle": lifecycle(raw),
         "crawls": crawls(runs),
         "notes": notes,
     }
-    if report["budgets"]["stale_rates"]:
-        notes.append(f"Rates for {', '.join(report['budgets']['stale_rates'])} are more than {STALE_DAYS} days from "
-                     "the period's end: update them with `scrapy report rates --set`.")
+    stale = report_budgets["stale_rates"]
+    if stale:
+        notes.append(f"Rates for {', '.join(stale)} are more than {STALE_DAYS} days from the period's end: "
+                     "update them with `scrapy report rates USD=... --date YYYY-MM-DD`.")
     return report

@@ -8,7 +8,7 @@ JSON of the same shape (won per one unit of each currency, each rate with its da
 - the shipped defaults, `outsourcing/report/rates.json` (package data, read with
   importlib.resources so it works from a scrapyd egg), dated when they were entered;
 - the user's file, `$OUTSOURCING_HOME/rates.json`, written only by
-  `scrapy report rates --set USD=1470 [--date YYYY-MM-DD]`; its rates win, currency by currency.
+  `scrapy report rates USD=1470 [EUR=1700 ...] [--date YYYY-MM-DD]`; its rates win, currency by currency.
 
 An equivalent is only ever an extra next to a figure in its own currency, labelled with the rate
 and its date; amounts in different currencies are never added up or compared through it.
@@ -20,12 +20,13 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 BASE = "KRW"
 USER_FILE = "rates.json"
@@ -35,7 +36,7 @@ STALE_DAYS = 45
 
 
 class RatesError(ValueError):
-    """A rates file or a --set value that cannot be used; the message says why."""
+    """A rates file or a CUR=WON value that cannot be used; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Rates:
             return Rate(BASE, Decimal(1), date.min, "identity")
         return self.rates.get(currency)
 
-    def convert(self, amount: Decimal | float | int, currency: str, target: str) -> tuple[Decimal, list[Rate]] | None:
+    def convert(self, amount: Decimal | float, currency: str, target: str) -> tuple[Decimal, list[Rate]] | None:
         """`amount` of `currency` in `target`, and the rates used (through won); None when a
         rate is missing."""
         if currency == target:
@@ -159,7 +160,7 @@ def parse_assignments(values: Iterable[str]) -> dict[str, Decimal]:
                 raise RatesError("KRW is the base: its rate is 1 by definition")
             result[code] = _check_rate(code, rate.replace("_", "").replace(" ", ""))
     if not result:
-        raise RatesError("nothing to set: give CURRENCY=WON, e.g. --set USD=1470")
+        raise RatesError("nothing to set: give CURRENCY=WON, e.g. USD=1470")
     return result
 
 
@@ -175,7 +176,7 @@ def save(home: Path, assignments: dict[str, Decimal], day: date) -> Path:
             raise RatesError(f"{path}: cannot read it ({error}); fix or delete it") from error
     for code, rate in assignments.items():
         existing[code] = Rate(code, rate, day, str(path))
-    data = {"base": BASE, "note": "Set with `scrapy report rates --set`: won per one unit of each currency.",
+    data = {"base": BASE, "note": "Set with `scrapy report rates`: won per one unit of each currency.",
             "rates": {code: {"krw": _number(rate.krw), "date": rate.date.isoformat()}
                       for code, rate in sorted(existing.items())}}
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ under the table) so nine platforms fit beside a date.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from wcwidth import wcswidth, wcwidth
 
@@ -48,7 +49,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence
     right = list(right) if right is not None else [False] * len(headers)
     widths = [max([display_width(h) for h in [headers[i]]] + [display_width(r[i]) for r in cells])
               for i in range(len(headers))]
-    total = lambda: sum(widths) + 2 * (len(widths) - 1)  # noqa: E731
+    total = lambda: sum(widths) + 2 * (len(widths) - 1)
     while total() > width:
         candidates = [i for i in range(len(widths)) if not right[i] and widths[i] > 8] or \
                      [i for i in range(len(widths)) if widths[i] > 4]
@@ -91,8 +92,8 @@ def heading(title: str) -> list[str]:
 
 def render_text(report: dict[str, Any]) -> str:
     period = report["period"]
-    lines = [f"Market report {period['from']} to {period['last_day']} ({period['days']} days, days in "
-             f"{period['time_zone']})"]
+    lines = [(f"Market report {period['from']} to {period['last_day']} ({period['days']} days, days in "
+              f"{period['time_zone']})")]
     filters = ", ".join(f"{k}={v}" for k, v in report["filters"].items()) or "none"
     lines.append(cut(f"Filters: {filters}", WIDTH))
     postings = report["postings"]

@@ -5,10 +5,11 @@ and a textbook linear-interpolation percentile for quartiles."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.conftest import query
@@ -23,7 +24,7 @@ class Tables:
     runs: list[dict[str, Any]]
 
     @classmethod
-    def read(cls, url: str) -> "Tables":
+    def read(cls, url: str) -> Tables:
         return cls(
             query(url, "SELECT platform, external_id, category, skills, budget_min, budget_max, currency, budget_type, "
                        "posted_at, status, first_seen_at FROM postings"),
@@ -62,7 +63,7 @@ class Period:
     zone: str
 
     def instant(self, day: date) -> datetime:
-        return datetime.combine(day, time(0), ZoneInfo(self.zone)).astimezone(timezone.utc)
+        return datetime.combine(day, time(0), ZoneInfo(self.zone)).astimezone(UTC)
 
     @property
     def start_at(self) -> datetime:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -17,8 +18,16 @@ from wcwidth import wcswidth
 
 from tests.conftest import query
 from tests.report import oracle
-from tests.report.conftest import FIRST, SEPTEMBER_END, USD_RATE, USD_RATE_DATE, ReportRun, report_in_process, \
-    scrapy_command, tomorrow_in_seoul
+from tests.report.conftest import (
+    FIRST,
+    SEPTEMBER_END,
+    USD_RATE,
+    USD_RATE_DATE,
+    ReportRun,
+    report_in_process,
+    scrapy_command,
+    tomorrow_in_seoul,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -88,8 +97,8 @@ def test_the_day_boundary_follows_the_time_zone(reports) -> None:
     assert freelancer_on(utc, "2026-09-30") == 1 and freelancer_on(utc, "2026-10-01") == 0
     # In the Seoul period only: g-b1 and Wishket's posting of 00:00 KST on 1 September (15:00 UTC).
     assert seoul["postings"]["n"] == utc["postings"]["n"] + 2
-    assert datetime.fromisoformat(seoul["period"]["start"]) == datetime(2026, 8, 31, 15, tzinfo=timezone.utc)
-    assert datetime.fromisoformat(utc["period"]["start"]) == datetime(2026, 9, 1, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(seoul["period"]["start"]) == datetime(2026, 8, 31, 15, tzinfo=UTC)
+    assert datetime.fromisoformat(utc["period"]["start"]) == datetime(2026, 9, 1, tzinfo=UTC)
 
 
 def test_postings_without_posted_at_are_counted_apart(reports, tables) -> None:
