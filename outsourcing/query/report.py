@@ -16,7 +16,6 @@ temporary files a large sort or a materialised CTE may need are not writes to th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -163,6 +162,3 @@ async def report_schema_ready(connection: asyncpg.Connection) -> bool:
     return bool(await connection.fetchval("SELECT EXISTS (SELECT 1 FROM schema_version WHERE version = $1)",
                                           REPORT_SCHEMA_VERSION))
 
-
-def platforms_of(posting_filter: PostingFilter) -> Sequence[str]:
-    return list(posting_filter.platform)

@@ -74,7 +74,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def money(value: Any, currency: str | None) -> str:
+def money(value: Any) -> str:
     if value is None:
         return "-"
     number = float(value)
@@ -151,10 +151,10 @@ def _budgets(report: dict[str, Any]) -> list[str]:
                 row.append(g["platform"])
             if level == "category":
                 row.append(g["category"] or "(none)")
-            row += [g["budget_type"], g["currency"], g["n"], money(g["q1"], g["currency"]),
-                    money(g["median"], g["currency"]), money(g["q3"], g["currency"])]
+            row += [g["budget_type"], g["currency"], g["n"], money(g["q1"]),
+                    money(g["median"]), money(g["q3"])]
             if equivalent:
-                row.append(money(g["equivalent"]["median"], equivalent) if g["equivalent"] else "")
+                row.append(money(g["equivalent"]["median"]) if g["equivalent"] else "")
             rows.append(row)
         fixed = (1 if level != "type" else 0) + (1 if level == "category" else 0)
         lines += table(headers, rows, [False] * (fixed + 2) + [True] * (4 + len(extra)))
