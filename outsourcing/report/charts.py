@@ -63,13 +63,18 @@ def _empty(chart_id: str, title: str) -> Markup:
     return Markup("".join(parts))
 
 
-def _legend(names: Sequence[str], y: float, left: float = 60) -> list[str]:
-    parts, x = [], left
+def _legend(names: Sequence[str], y: float, left: float = 60) -> tuple[list[str], int]:
+    """Swatches and names in rows that wrap at the chart's width; returns the marks and the
+    number of rows (the plot starts below them)."""
+    parts, x, rows = [], left, 1
     for index, name in enumerate(names):
+        width = 28 + 7.5 * len(name)
+        if x + width > WIDTH and x > left:
+            x, y, rows = left, y + 18, rows + 1
         parts.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{color(name, index)}"/>'
                      f'<text x="{x + 16:.1f}" y="{y:.1f}">{escape(name)}</text>')
-        x += 28 + 7.5 * len(name)
-    return parts
+        x += width
+    return parts, rows
 
 
 def stacked_bars(chart_id: str, title: str, labels: Sequence[str], series: dict[str, Sequence[int]],
@@ -78,13 +83,17 @@ def stacked_bars(chart_id: str, title: str, labels: Sequence[str], series: dict[
     total = [sum(values[i] for values in series.values()) for i in range(len(labels))]
     if not labels or not series:
         return _empty(chart_id, title)
-    height, left, top, bottom = 300, 60, 34, 240
+    left = 60
+    legend, rows = _legend(list(series), 18, left)
+    top = 34 + 18 * (rows - 1)
+    bottom = top + 206
+    height = bottom + 60
     top_value, step = nice_scale(max(total) if total else 0)
     plot_w = WIDTH - left - 10
     slot = plot_w / len(labels)
     bar = max(1.0, slot * 0.8)
     parts = _open(chart_id, title, height)
-    parts += _legend(list(series), 18, left)
+    parts += legend
     parts += _y_axis(left, top, bottom, top_value, step)
     for i, label in enumerate(labels):
         x = left + i * slot + (slot - bar) / 2
@@ -123,11 +132,11 @@ def box_plot(chart_id: str, title: str, boxes: Sequence[tuple[str, float, float,
     budget type (the caller draws one chart per pair)."""
     if not boxes:
         return _empty(chart_id, title)
-    row, left, top = 30, 150, 30
+    row, left, top = 30, 190, 30
     height = top + row * len(boxes) + 34
     high = max(q3 for _, _, _, q3, _ in boxes)
     top_value, step = nice_scale(high)
-    plot_w = WIDTH - left - 60
+    plot_w = WIDTH - left - 40
     scale = plot_w / top_value
     parts = _open(chart_id, title, height)
     parts.append(f'<text x="{left}" y="18" fill="#555">{escape(unit)}</text>')
