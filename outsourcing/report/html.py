@@ -74,7 +74,7 @@ def _charts(report: dict[str, Any]) -> list[tuple[str, Markup]]:
     result.append(("skills-rising", charts.paired_bars(
         "skills-rising", "Rising skills: share of postings, previous period and this one",
         [(s["label"], s["previous_share"] or 0.0, s["share"] or 0.0,
-          f"{s['previous_n']:,} → {s['n']:,} (+{s["change_points"]:.2f} pp)") for s in skills["rising"]])))
+          f"{s['previous_n']:,} → {s['n']:,} (+{s['change_points']:.2f} pp)") for s in skills["rising"]])))
     lifecycle = report["lifecycle"]
     rows = lifecycle["by_platform"] + ([dict(lifecycle["total"], platform="all")] if lifecycle["total"]["n"] else [])
     result.append(("lifecycle", charts.paired_bars(
