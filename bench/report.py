@@ -233,13 +233,14 @@ def render_report_bench(figures: dict[str, Any], *, started: datetime, command: 
          "text, JSON and HTML renderings; one scan: `SELECT count(*) FROM postings` with index scans off, in the "
          f"same run, on the same warm cache; fastest of {figures['repeat']} interleaved runs after a warm-up."),
         "",
-        ("| period | postings in it | report s | of which database s | render s | one seq. scan s | report / scan | "
-         "goal ≤ 3 |"),
+        ("| period | postings in it | report ms | of which database ms | render ms | one seq. scan ms | "
+         "report / scan | goal ≤ 3 |"),
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        lines.append(f"| {r.case} | {r.postings:,} | {r.total:.2f} | {r.database:.2f} | {r.render:.2f} | {r.scan:.2f} | "
-                     f"{r.ratio:.2f} | {'yes' if r.ratio <= 3 else '**no**'} |")
+        lines.append(f"| {r.case} | {r.postings:,} | {r.total * 1000:,.1f} | {r.database * 1000:,.1f} | "
+                     f"{r.render * 1000:,.1f} | {r.scan * 1000:,.1f} | {r.ratio:.2f} | "
+                     f"{'yes' if r.ratio <= 3 else '**no**'} |")
     lines += ["", "<details><summary>Plan of the whole-year statement (EXPLAIN ANALYZE, BUFFERS)</summary>", "",
               "```", figures["plan"], "```", "", "</details>", ""]
     return "\n".join(lines)
