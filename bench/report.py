@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -188,13 +190,60 @@ async def explain_year(pool: asyncpg.Pool) -> str:
     return "\n".join(row[0] for row in rows)
 
 
-async def run_report_bench(size: int, repeat: int = 3) -> dict[str, Any]:
+KEEP_MARK = "filled by bench/report.py"
+
+
+@asynccontextmanager
+async def _database(size: int, keep: bool) -> AsyncIterator[tuple[str, dict[str, float]]]:
+    """A fresh database filled for the benchmark and dropped afterwards; with `keep`, one named
+    after the size that stays for the next run (filling 1M postings and building the indexes
+    takes a quarter of an hour), reused when a run finished filling it. The generator is seeded:
+    a reused database holds what a new one would. Its schema is applied again on reuse, so
+    changed views and functions are measured."""
+    if not keep:
+        async with db.fresh_database("report") as url:
+            timings = await fill(url, size, rows=rows_with_categories(size))
+            timings.update(await add_history(url))
+            yield url, timings
+        return
+    from outsourcing.storage.database import apply_schema
+
+    name = f"outsourcing_bench_report_keep_{size}"
+    url = db.with_database(db.server_url(), name)
+    async with db.connect(db.server_url()) as server:
+        mark = await server.fetchval("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+                                     name)
+        if mark != KEEP_MARK:
+            await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await server.execute(f'CREATE DATABASE "{name}"')
+    if mark == KEEP_MARK:
+        async with db.connect(url) as connection:
+            await apply_schema(connection)
+            await connection.execute("ANALYZE")
+        yield url, json.loads(await _fetch_timings(url))
+        return
+    async with db.connect(url) as connection:
+        await apply_schema(connection)
+    timings = await fill(url, size, rows=rows_with_categories(size))
+    timings.update(await add_history(url))
+    async with db.connect(url) as connection:
+        await connection.execute("CREATE TABLE bench_report_setup (timings text)")
+        await connection.execute("INSERT INTO bench_report_setup VALUES ($1)",
+                                 json.dumps({k: float(v) for k, v in timings.items()}))
+        await connection.execute(f"COMMENT ON DATABASE \"{name}\" IS '{KEEP_MARK}'")
+    yield url, timings
+
+
+async def _fetch_timings(url: str) -> str:
+    async with db.connect(url) as connection:
+        return str(await connection.fetchval("SELECT timings FROM bench_report_setup"))
+
+
+async def run_report_bench(size: int, repeat: int = 3, *, keep: bool = False) -> dict[str, Any]:
     from outsourcing.commands.report import open_report_pool
 
     print(f"report: {size:,} postings with a year of history", flush=True)
-    async with db.fresh_database("report") as url:
-        timings = await fill(url, size, rows=rows_with_categories(size))
-        timings.update(await add_history(url))
+    async with _database(size, keep) as (url, timings):
         print("  filled: " + ", ".join(f"{k} {v:,.1f}" for k, v in timings.items()), flush=True)
         pool = await open_report_pool(url, 1800)
         results = []
@@ -219,6 +268,8 @@ async def run_report_bench(size: int, repeat: int = 3) -> dict[str, Any]:
 
 
 def render_report_bench(figures: dict[str, Any], *, started: datetime, command: str, machine_line: str) -> str:
+    from outsourcing.commands.report import WORK_MEM
+
     results: list[Timing] = figures["results"]
     setup = figures["timings"]
     lines = [
@@ -229,7 +280,7 @@ def render_report_bench(figures: dict[str, Any], *, started: datetime, command: 
          f"year; {setup['posting_changes rows']:,.0f} history rows (budget changes, closings, reopenings; "
          f"{setup['posting_changes MB']:,.0f} MB), {setup['crawl_runs rows']:,.0f} crawl runs; postings heap "
          f"{setup['postings heap MB']:,.0f} MB."),
-        ("- report: every figure of `scrapy report` through one read-only session (work_mem 64MB), then its "
+        (f"- report: every figure of `scrapy report` through one read-only session (work_mem {WORK_MEM}), then its "
          "text, JSON and HTML renderings; one scan: `SELECT count(*) FROM postings` with index scans off, in the "
          f"same run, on the same warm cache; fastest of {figures['repeat']} interleaved runs after a warm-up."),
         "",

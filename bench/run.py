@@ -33,10 +33,11 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import asyncpg
 
@@ -599,6 +600,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="benchmarks to run: ingest (with recrawl), write, shape, memory, api, report")
     parser.add_argument("--report-size", type=int, default=None,
                         help="postings in the report benchmark's database (default 1,000,000; --quick: 5,000)")
+    parser.add_argument("--report-keep", action="store_true",
+                        help="keep the report benchmark's database for the next run (and reuse a kept one)")
     parser.add_argument("--api-size", type=int, default=None,
                         help="postings in the API benchmark's database (default 1,000,000; --quick: 3,000)")
     parser.add_argument("--api-keep", action="store_true",
@@ -661,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
         global PROFILE_DIR
         PROFILE_DIR = Path(args.profile).resolve()
         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     clock = time.perf_counter()
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     machine_line = machine()
@@ -681,7 +684,8 @@ def main(argv: list[str] | None = None) -> int:
             if "report" in args.only:
                 from bench.report import run_report_bench
 
-                report_figures = asyncio.run(run_report_bench(args.report_size, repeat=1 if args.quick else 3))
+                report_figures = asyncio.run(run_report_bench(args.report_size, repeat=1 if args.quick else 3,
+                                                              keep=args.report_keep))
         except (CrawlFailed, asyncpg.PostgresError, OSError, RuntimeError) as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
@@ -697,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(api_figures))
     report_text = ""
     if report_figures is not None:
-        from bench.report import render_report_bench, summary as report_summary
+        from bench.report import render_report_bench
+        from bench.report import summary as report_summary
 
         report_text = render_report_bench(report_figures, started=started, command=command.strip(),
                                           machine_line=machine_line)

@@ -44,9 +44,10 @@ from outsourcing.report.figures import (
 )
 
 FORMATS = ("text", "json", "html")
-#: Memory for the report's sorts and its materialised scope, per session (read-only: a SET is
-#: not a write). Beyond it PostgreSQL uses temporary files, which is still correct.
-WORK_MEM = "64MB"
+#: Memory for the report's hashes, sorts and materialised scope (about 150 bytes a posting of the
+#: period and the one before), per session; read-only: a SET is not a write. Beyond it
+#: PostgreSQL uses temporary files: still correct, slower.
+WORK_MEM = "256MB"
 
 
 class DatabaseProblem(RuntimeError):

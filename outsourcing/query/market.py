@@ -113,13 +113,18 @@ def budget_quartiles_sql(source: str, groupings: Sequence[Sequence[str]]) -> str
         low = f"min(amount) FILTER (WHERE running > floor({position}))"
         high = f"min(amount) FILTER (WHERE running > ceil({position}))"
         ranks.append(f"({low} + ({high} - {low}) * ({position} - floor({position})))::float8")
+    # The finest histogram first (a plain GROUP BY: one hash pass, parallel where the planner
+    # wants), then the groupings over it (a few thousand rows), then the ranks.
+    finest = ", ".join(f"{keys[name]} AS {name}" for name in _GROUP_COLUMNS)
     return f"""
         SELECT platform, category, budget_type, currency, g_platform = 0 AS grouped_platform,
                g_category = 0 AS grouped_category, n, ARRAY[{', '.join(ranks)}] AS quartiles
         FROM (SELECT *, sum(postings) OVER (PARTITION BY {group} ORDER BY amount) AS running,
                      sum(postings) OVER (PARTITION BY {group}) AS n
-              FROM (SELECT {columns}, amount, {flags}, count(*) AS postings
-                    FROM {source} WHERE amount IS NOT NULL AND currency IS NOT NULL AND budget_type IS NOT NULL
+              FROM (SELECT {columns}, amount, {flags}, sum(postings) AS postings
+                    FROM (SELECT {finest}, amount, count(*) AS postings FROM {source}
+                          WHERE amount IS NOT NULL AND currency IS NOT NULL AND budget_type IS NOT NULL
+                          GROUP BY 1, 2, 3, 4, 5) finest
                     GROUP BY GROUPING SETS ({sets})) histogram) ranked
         GROUP BY {group}, n"""
 

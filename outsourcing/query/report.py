@@ -71,7 +71,7 @@ def _report_sql(params: SqlParams, posting_filter: PostingFilter, period: Report
 WITH scope AS MATERIALIZED (
     SELECT {SCOPE_COLUMNS}, p.posted_at >= {start}::timestamptz AS is_current
     FROM postings p WHERE {where} AND {both}),
-current AS (SELECT * FROM scope WHERE is_current),
+current AS NOT MATERIALIZED (SELECT * FROM scope WHERE is_current),
 -- The history of the period's postings up to the period's end (later changes are another
 -- period's news): did the budget change (view budget_changes), when did the posting first close
 -- (view posting_closings). Only history rows of the period's postings are aggregated.
@@ -82,7 +82,8 @@ history AS (
           UNION ALL
           SELECT c.platform, c.external_id, false, c.closed_at
           FROM posting_closings c WHERE c.closed_at < {end}::timestamptz) h
-    WHERE EXISTS (SELECT FROM current s WHERE s.platform = h.platform AND s.external_id = h.external_id)
+    -- A join, not a semi-join: (platform, external_id) is unique in postings, hence in current.
+    JOIN current s ON s.platform = h.platform AND s.external_id = h.external_id
     GROUP BY 1, 2),
 -- Days of both periods: the totals, the days and the weeks of the period come from it (a week
 -- is the sum of its days: outsourcing_local_week is the Monday of outsourcing_local_day).
