@@ -46,6 +46,11 @@ def tomorrow_in_seoul() -> date:
     return datetime.now(SEOUL).date() + timedelta(days=1)
 
 
+#: The main period's end, fixed once for the session: the reports and the oracle must agree even
+#: when the session runs across midnight in Seoul (15:00 UTC).
+MAIN_END = tomorrow_in_seoul()
+
+
 # --- generated history -------------------------------------------------------------------------------
 
 
@@ -294,7 +299,7 @@ def report_home(tmp_path_factory: pytest.TempPathFactory, report_database: str) 
 
 @pytest.fixture(scope="session")
 def reports(report_database: str, report_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, ReportRun]:
-    end = tomorrow_in_seoul().isoformat()
+    end = MAIN_END.isoformat()
     html = tmp_path_factory.mktemp("report-html") / "report.html"
     main = ["--from", FIRST.isoformat(), "--to", end]
     # The real command line for two of them (in parallel), the command's code in-process for the rest.

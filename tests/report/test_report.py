@@ -20,13 +20,13 @@ from tests.conftest import query
 from tests.report import oracle
 from tests.report.conftest import (
     FIRST,
+    MAIN_END,
     SEPTEMBER_END,
     USD_RATE,
     USD_RATE_DATE,
     ReportRun,
     report_in_process,
     scrapy_command,
-    tomorrow_in_seoul,
 )
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +38,7 @@ def tables(report_database: str, reports: dict[str, ReportRun]) -> oracle.Tables
 
 
 def main_period(zone: str = "Asia/Seoul") -> oracle.Period:
-    return oracle.Period(FIRST, tomorrow_in_seoul(), zone)
+    return oracle.Period(FIRST, MAIN_END, zone)
 
 
 def cohort(tables: oracle.Tables, period: oracle.Period, keep: Any = lambda r: True) -> list[dict[str, Any]]:
@@ -117,7 +117,7 @@ def test_postings_without_posted_at_are_counted_apart(reports, tables) -> None:
 @pytest.mark.parametrize("name", ["seoul", "september"])
 def test_budget_quartiles_per_group_never_mix_types_or_currencies(reports, tables, name) -> None:
     report = reports[name].json
-    period = oracle.Period(FIRST, tomorrow_in_seoul() if name == "seoul" else SEPTEMBER_END, "Asia/Seoul")
+    period = oracle.Period(FIRST, MAIN_END if name == "seoul" else SEPTEMBER_END, "Asia/Seoul")
     expected = oracle.budget_groups(cohort(tables, period))
     groups = report["budgets"]["groups"]
     got = {(g["level"], g["platform"], g["category"], g["budget_type"], g["currency"]): g for g in groups}
@@ -208,7 +208,7 @@ def test_top_and_rising_skills_with_counts_in_both_periods(reports, tables) -> N
 @pytest.mark.parametrize("name, end", [("seoul", None), ("september", SEPTEMBER_END)])
 def test_budget_changes_closings_and_time_to_close(reports, tables, name, end) -> None:
     report = reports[name].json
-    period = oracle.Period(FIRST, end or tomorrow_in_seoul(), "Asia/Seoul")
+    period = oracle.Period(FIRST, end or MAIN_END, "Asia/Seoul")
     expected = oracle.lifecycle(cohort(tables, period), tables.changes, period.end_at)
     section = report["lifecycle"]
     rows = {r["platform"]: r for r in section["by_platform"]}
