@@ -158,15 +158,16 @@ async def seq_scan(pool: asyncpg.Pool) -> float:
 
 
 async def one_report(pool: asyncpg.Pool, case: Case) -> tuple[float, float, int]:
-    from outsourcing.commands.report import WORK_MEM, render
+    from outsourcing.commands.report import render
     from outsourcing.query.filters import PostingFilter
+    from outsourcing.query.report import prepare_session
     from outsourcing.report.figures import PeriodSpec, build_report
     from outsourcing.report.rates import shipped
 
     spec = PeriodSpec.build(case.first, case.end, "Asia/Seoul")
     posting_filter = PostingFilter.from_mapping(case.filters)
     async with pool.acquire() as connection:
-        await connection.execute(f"SET work_mem = '{WORK_MEM}'")
+        await prepare_session(connection)
         started = time.perf_counter()
         report = await build_report(connection, posting_filter, spec, shipped())
         database = time.perf_counter() - started
@@ -268,8 +269,9 @@ async def run_report_bench(size: int, repeat: int = 3, *, keep: bool = False) ->
 
 
 def render_report_bench(figures: dict[str, Any], *, started: datetime, command: str, machine_line: str) -> str:
-    from outsourcing.commands.report import WORK_MEM
+    from outsourcing.query.report import SESSION_SETTINGS
 
+    settings = ", ".join(f"{name} {value}" for name, value in SESSION_SETTINGS.items())
     results: list[Timing] = figures["results"]
     setup = figures["timings"]
     lines = [
@@ -280,7 +282,7 @@ def render_report_bench(figures: dict[str, Any], *, started: datetime, command: 
          f"year; {setup['posting_changes rows']:,.0f} history rows (budget changes, closings, reopenings; "
          f"{setup['posting_changes MB']:,.0f} MB), {setup['crawl_runs rows']:,.0f} crawl runs; postings heap "
          f"{setup['postings heap MB']:,.0f} MB."),
-        (f"- report: every figure of `scrapy report` through one read-only session (work_mem {WORK_MEM}), then its "
+        (f"- report: every figure of `scrapy report` through one read-only session ({settings}), then its "
          "text, JSON and HTML renderings; one scan: `SELECT count(*) FROM postings` with index scans off, in the "
          f"same run, on the same warm cache; fastest of {figures['repeat']} interleaved runs after a warm-up."),
         "",

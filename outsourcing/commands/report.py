@@ -34,7 +34,11 @@ from outsourcing.query.connection import (
 )
 from outsourcing.query.filters import PostingFilter, describe_errors
 from outsourcing.query.market import DEFAULT_TIME_ZONE
-from outsourcing.query.report import REPORT_SCHEMA_VERSION, report_schema_ready
+from outsourcing.query.report import (
+    REPORT_SCHEMA_VERSION,
+    prepare_session,
+    report_schema_ready,
+)
 from outsourcing.report import rates as rates_module
 from outsourcing.report.figures import (
     DEFAULT_DAYS,
@@ -44,10 +48,6 @@ from outsourcing.report.figures import (
 )
 
 FORMATS = ("text", "json", "html")
-#: Memory for the report's hashes, sorts and materialised scope (about 150 bytes a posting of the
-#: period and the one before), per session; read-only: a SET is not a write. Beyond it
-#: PostgreSQL uses temporary files: still correct, slower.
-WORK_MEM = "256MB"
 
 
 class DatabaseProblem(RuntimeError):
@@ -202,7 +202,7 @@ async def _read(url: str, posting_filter: PostingFilter, spec: PeriodSpec, rates
                 raise DatabaseProblem(
                     f"the database has no schema version {REPORT_SCHEMA_VERSION} yet (the report's views): run a "
                     "crawl with this version of the project first; it applies the migrations (the report never writes)")
-            await connection.execute(f"SET work_mem = '{WORK_MEM}'")
+            await prepare_session(connection)
             return await build_report(connection, posting_filter, spec, rates, equivalent=equivalent,
                                       top_skills=top_skills)
     finally:
