@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import json
 import os
 import random
@@ -390,7 +391,8 @@ async def _database(size: int, keep: bool) -> AsyncIterator[tuple[str, bool]]:
         return
     from outsourcing.storage.database import schema_sql
 
-    digest = hashlib.sha256((schema_sql() + Path(__file__).read_text(encoding="utf-8")).encode()).hexdigest()[:10]
+    digest = hashlib.sha256((schema_sql() + inspect.getsource(posting_rows) + inspect.getsource(_korean) +
+                             inspect.getsource(_english) + repr(COPY_COLUMNS)).encode()).hexdigest()[:10]
     name = f"outsourcing_bench_api_keep_{size}_{digest}"
     url = db.with_database(db.server_url(), name)
     server = await asyncpg.connect(db.server_url())
@@ -434,7 +436,7 @@ async def run_api_bench(size: int, seconds: float, *, workers: int = 1, keep: bo
         timings = {"reused database": 0.0} if filled else await fill(url, size)
         print("  filled: " + ", ".join(f"{k} {v:,.1f}" for k, v in timings.items()), flush=True)
         pool = await create_read_only_pool(url, min_size=CONCURRENCY, max_size=CONCURRENCY,
-                                           statement_timeout_ms=30_000)
+                                           statement_timeout_ms=30_000, max_parallel_workers_per_gather=0)
         async with pool.acquire() as connection:
             middle = await connection.fetchrow(
                 "SELECT posted_at, platform, external_id FROM postings "
@@ -445,6 +447,7 @@ async def run_api_bench(size: int, seconds: float, *, workers: int = 1, keep: bo
         soon = (NOW + timedelta(days=30)).isoformat()
         process, base = await start_api(url, workers)
         results: list[CaseResult] = []
+        load_before = os.getloadavg()[0]
         try:
             for case in cases(deep, since, soon):
                 statements = await statements_of(pool, case)
@@ -463,6 +466,8 @@ async def run_api_bench(size: int, seconds: float, *, workers: int = 1, keep: bo
             for result in slow:
                 result.plan = await explain(pool, await statements_of(pool, result.case))
             server = await _server_facts(pool)
+            server += (f"; load average (1 min) {load_before:.1f} when the cases started, "
+                       f"{os.getloadavg()[0]:.1f} when they ended (2 cores: other work shared the machine)")
         finally:
             process.terminate()
             try:
@@ -495,7 +500,8 @@ def render_api(figures: dict[str, Any], *, started: datetime, command: str, mach
         f"- {figures['size']:,} generated postings (half Korean, half English); {figures['seconds']:g} s per case "
         f"and side after a warm-up, {CONCURRENCY} concurrent requests; API: one uvicorn worker "
         f"(`python -m outsourcing.api --workers {figures['workers']}`), load from a local asyncio HTTP client; "
-        "raw: the same SQL statements straight through an asyncpg pool of the same size and session settings.",
+        "raw: the same SQL statements straight through an asyncpg pool of the same size and session settings "
+        "(read-only, statement_timeout, no parallel workers).",
         "- setup: " + ", ".join(f"{k} {v:,.1f}" + ("" if k == "table MB" else " s") for k, v in figures["timings"].items()),
         f"- {figures['server']}",
         "",

@@ -67,7 +67,10 @@ class Database:
         # an outage.
         self.pool = await create_read_only_pool(
             url, min_size=0, max_size=self.settings.pool_size, statement_timeout_ms=self.settings.statement_timeout_ms,
-            connect_timeout=self.settings.connect_timeout, application_name="outsourcing-api")
+            connect_timeout=self.settings.connect_timeout, application_name="outsourcing-api",
+            # Many short queries at once: parallel workers would only add start-up cost and
+            # compete with the other requests for the same cores.
+            max_parallel_workers_per_gather=0)
         logger.info("API database: %s (read-only sessions, statement_timeout %d ms, pool of %d)",
                     mask_dsn(url), self.settings.statement_timeout_ms, self.settings.pool_size)
 

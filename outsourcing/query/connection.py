@@ -76,13 +76,22 @@ async def _init_read_only(connection: asyncpg.Connection) -> None:
 
 async def create_read_only_pool(url: str, *, min_size: int = 1, max_size: int = 10,
                                 statement_timeout_ms: int = 5000, connect_timeout: float = 5.0,
-                                application_name: str = "outsourcing-read") -> asyncpg.Pool:
+                                application_name: str = "outsourcing-read",
+                                max_parallel_workers_per_gather: int | None = None) -> asyncpg.Pool:
     """A pool whose sessions cannot write (default_transaction_read_only) and whose statements
     end after `statement_timeout_ms`: no request can modify data or hold the database long.
 
     The settings travel in the startup packet (server_settings), so they hold from the first
     statement of every connection, including connections the pool opens again after an outage.
     """
+    settings = {
+        "default_transaction_read_only": "on",
+        "statement_timeout": str(int(statement_timeout_ms)),
+        "idle_in_transaction_session_timeout": str(int(statement_timeout_ms) * 2),
+        "application_name": application_name,
+    }
+    if max_parallel_workers_per_gather is not None:
+        settings["max_parallel_workers_per_gather"] = str(max_parallel_workers_per_gather)
     pool = await asyncpg.create_pool(
         url,
         min_size=min_size,
@@ -90,12 +99,7 @@ async def create_read_only_pool(url: str, *, min_size: int = 1, max_size: int = 
         timeout=connect_timeout,
         command_timeout=statement_timeout_ms / 1000 + 5,
         init=_init_read_only,
-        server_settings={
-            "default_transaction_read_only": "on",
-            "statement_timeout": str(int(statement_timeout_ms)),
-            "idle_in_transaction_session_timeout": str(int(statement_timeout_ms) * 2),
-            "application_name": application_name,
-        },
+        server_settings=settings,
     )
     assert pool is not None
     return pool

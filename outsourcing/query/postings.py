@@ -203,7 +203,7 @@ async def search_postings(connection: asyncpg.Connection, posting_filter: Postin
 
 def probe_size(limit: int) -> int:
     """How many of the newest postings the walk tests before the plain query runs."""
-    return max(2000, 40 * (limit + 1))
+    return max(500, 10 * (limit + 1))
 
 
 async def _fetch_page(connection: asyncpg.Connection, posting_filter: PostingFilter, limit: int,
