@@ -387,6 +387,93 @@ END $$;
 
 INSERT INTO schema_version (version, description)
 VALUES (6, 'alerts: saved searches, outbox triggers on postings, messages, deliveries, attempt ledger')
+
+-- 7: the market report (issue 16) -----------------------------------------------------------
+
+-- One definition of each figure, shared by the report (outsourcing/report), the read API
+-- (outsourcing/query/market.py) and people writing SQL: the functions say what "the amount of a
+-- posting", "its day" and "its week" are; the views answer the common questions (README,
+-- "Views"). Views list their columns (no p.*), so a later migration that adds a column to
+-- postings can re-run this block unchanged.
+
+-- The amount of a posting, for medians and quartiles: the middle of its range, its only amount
+-- when one bound is open ("Under $250" -> 250), null when it has none. In the posting's own
+-- currency and budget type: aggregate it only grouped by both.
+CREATE OR REPLACE FUNCTION outsourcing_budget_amount(budget_min numeric, budget_max numeric) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (coalesce(budget_min, budget_max) + coalesce(budget_max, budget_min)) / 2;
+
+-- The calendar day of an instant in a time zone (IANA name): 2026-11-30 15:30 UTC is
+-- 2026-12-01 in Asia/Seoul. And its week, named by its Monday (ISO weeks).
+CREATE OR REPLACE FUNCTION outsourcing_local_day(at timestamptz, zone text) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (at AT TIME ZONE zone)::date;
+
+CREATE OR REPLACE FUNCTION outsourcing_local_week(at timestamptz, zone text) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN date_trunc('week', at AT TIME ZONE zone)::date;
+
+-- Open postings, with when they were last seen.
+CREATE OR REPLACE VIEW open_postings AS
+    SELECT p.platform, p.external_id, p.url, p.title, p.client, p.category, p.skills, p.budget_min, p.budget_max,
+           p.currency, p.budget_type, p.duration_days, p.location, p.remote, p.posted_at, p.deadline_at,
+           p.proposals, p.first_seen_at, s.last_seen_at
+    FROM postings p
+    LEFT JOIN posting_seen s USING (platform, external_id)
+    WHERE p.status = 'open';
+
+-- One row per posting and skill, the skill lower-cased ("React" and "react" are one skill) and
+-- named once per posting.
+CREATE OR REPLACE VIEW posting_skills AS
+    SELECT p.platform, p.external_id, k.skill, p.category, p.status, p.posted_at, p.budget_type, p.currency,
+           outsourcing_budget_amount(p.budget_min, p.budget_max) AS amount
+    FROM postings p
+    CROSS JOIN LATERAL (SELECT DISTINCT lower(x) AS skill FROM unnest(p.skills) x) k;
+
+-- Changes that touched the budget (an amount, its currency or its type), old and new side by
+-- side. posting_changes keeps only the fields that changed: a column of a field that did not
+-- change is null on both sides (changed_fields names the ones that did).
+CREATE OR REPLACE VIEW budget_changes AS
+    SELECT c.id, c.platform, c.external_id, c.changed_at, c.run_id, c.changed_fields,
+           (c.old_values ->> 'budget_min')::numeric AS old_budget_min,
+           (c.new_values ->> 'budget_min')::numeric AS new_budget_min,
+           (c.old_values ->> 'budget_max')::numeric AS old_budget_max,
+           (c.new_values ->> 'budget_max')::numeric AS new_budget_max,
+           c.old_values ->> 'currency' AS old_currency, c.new_values ->> 'currency' AS new_currency,
+           c.old_values ->> 'budget_type' AS old_budget_type, c.new_values ->> 'budget_type' AS new_budget_type
+    FROM posting_changes c
+    WHERE c.changed_fields && ARRAY['budget_min', 'budget_max', 'currency', 'budget_type'];
+
+-- Closings: one row per history row that closed a posting, whether the platform said so on a
+-- later crawl or the crawler closed a posting it stopped seeing (storage/lifecycle.py,
+-- CLOSE_UNSEEN_AFTER_DAYS). A posting may reopen and close again: its first closing is
+-- min(closed_at). A posting stored closed at first sight has no closing time and no row here.
+-- Time to close = min(closed_at) - postings.posted_at.
+CREATE OR REPLACE VIEW posting_closings AS
+    SELECT c.id, c.platform, c.external_id, c.changed_at AS closed_at, c.run_id
+    FROM posting_changes c
+    WHERE c.changed_fields @> ARRAY['status'] AND c.new_values ->> 'status' = 'closed';
+
+-- The planner cannot guess how many history rows are closings (a jsonb expression); with
+-- statistics on it, aggregating them is a hash, not a sort of every history row.
+CREATE STATISTICS IF NOT EXISTS posting_changes_new_status ON (new_values ->> 'status') FROM posting_changes;
+
+-- New postings per platform and day / week (by posted_at) in Asia/Seoul, the project's default
+-- zone; for another zone use outsourcing_local_day(posted_at, 'UTC') the same way. Postings
+-- without posted_at have no day and are not counted here.
+CREATE OR REPLACE VIEW daily_counts AS
+    SELECT p.platform, outsourcing_local_day(p.posted_at, 'Asia/Seoul') AS day, count(*) AS postings
+    FROM postings p WHERE p.posted_at IS NOT NULL
+    GROUP BY 1, 2;
+
+CREATE OR REPLACE VIEW weekly_counts AS
+    SELECT p.platform, outsourcing_local_week(p.posted_at, 'Asia/Seoul') AS week, count(*) AS postings
+    FROM postings p WHERE p.posted_at IS NOT NULL
+    GROUP BY 1, 2;
+
+INSERT INTO schema_version (version, description)
+VALUES (7, 'market report: budget amount, local day/week functions; open_postings, posting_skills, '
+           'budget_changes, posting_closings, daily_counts, weekly_counts views')
 ON CONFLICT (version) DO NOTHING;
 
 COMMIT;

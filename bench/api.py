@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import itertools
 import json
 import os
 import random
@@ -152,7 +153,9 @@ DROPPED_FOR_COPY = ("postings_search_text", "postings_search_hangul", "postings_
                     "postings_skills", "postings_open_deadline")
 
 
-async def fill(url: str, count: int) -> dict[str, float]:
+async def fill(url: str, count: int, rows: Any = None) -> dict[str, float]:
+    """COPY `rows` (default: posting_rows(count)) into postings, then indexes and statistics.
+    The report benchmark passes the same rows with categories (bench/report.py)."""
     from outsourcing.storage.database import apply_schema
 
     timings: dict[str, float] = {}
@@ -161,9 +164,9 @@ async def fill(url: str, count: int) -> dict[str, float]:
         for name in DROPPED_FOR_COPY:
             await connection.execute(f"DROP INDEX IF EXISTS {name}")
         started = time.perf_counter()
-        rows = posting_rows(count)
+        rows = iter(rows) if rows is not None else posting_rows(count)
         while True:
-            chunk = [row for _, row in zip(range(50_000), rows)]
+            chunk = list(itertools.islice(rows, 50_000))
             if not chunk:
                 break
             await connection.copy_records_to_table("postings", records=chunk, columns=COPY_COLUMNS)
@@ -525,16 +528,6 @@ def render_api(figures: dict[str, Any], *, started: datetime, command: str, mach
             lines += [f"**{result.case.name}** (`{json.dumps(result.case.params, ensure_ascii=False)}`)", "",
                       "```", result.plan, "```", ""]
     return "\n".join(lines) + "\n"
-
-
-def merge_into(existing: str, section: str) -> str:
-    """RESULTS.md with its API section replaced (or added): the other sections stay."""
-    marker = "## API benchmark (issue 14)"
-    if marker in existing:
-        before = existing.split(marker, 1)[0].rstrip() + "\n\n"
-    else:
-        before = existing.rstrip() + "\n\n" if existing.strip() else "# Benchmark results\n\n"
-    return before + section
 
 
 def summary(figures: dict[str, Any]) -> str:

@@ -12,7 +12,9 @@ with, so the ratios hold even when the absolute numbers move with the machine's 
 4. shape: a crawl of many listing + detail pages: pages/s, postings/s and the CPU split between
    parsing, the pipelines and Scrapy itself, against an empty spider of the same shape;
 5. memory: peak RSS of crawls of N postings served as JSON listing pages of 100;
-6. api: the read API over 1,000,000 generated postings: requests/s and p50/p99 per case (first
+6. report: the market report over 1,000,000 postings with a year of history against one
+   sequential scan of postings in the same run (bench/report.py);
+7. api: the read API over 1,000,000 generated postings: requests/s and p50/p99 per case (first
    page, deep cursor, each filter, Korean and English search) against the same SQL run straight
    through asyncpg (bench/api.py).
 
@@ -610,9 +612,29 @@ def render(report: Report, *, command: str, started: datetime, elapsed: float, m
     return "\n".join(lines) + "\n"
 
 
-#: The benchmarks of the crawl tables (the API benchmark has a section of its own).
+#: The benchmarks of the crawl tables (the report and API benchmarks have sections of their own).
 ALL_BENCHMARKS = {"ingest", "write", "shape", "memory", "alerts"}
+REPORT_SECTION = "## Market report benchmark (issue 16)"
 API_SECTION = "## API benchmark (issue 14)"
+
+
+def compose_results(existing: str, crawl_text: str | None, report_text: str, api_text: str, *,
+                    partial: bool, ran: set[str]) -> str:
+    """RESULTS.md: the crawl tables, then the report's section, then the API's. What this run
+    measured replaces its part; every part it did not measure stays as the last run wrote it (a
+    partial crawl run also keeps the rows of benchmarks and sizes it did not run)."""
+    crawl_part, report_part, api_part = existing, "", ""
+    if API_SECTION in crawl_part:
+        crawl_part, api_part = crawl_part.split(API_SECTION, 1)
+        api_part = API_SECTION + api_part
+    if REPORT_SECTION in crawl_part:
+        crawl_part, report_part = crawl_part.split(REPORT_SECTION, 1)
+        report_part = REPORT_SECTION + report_part
+    if crawl_text is not None:
+        crawl_part = merge_results(crawl_part, crawl_text, ran) if crawl_part.strip() and partial else crawl_text
+    parts = [crawl_part if crawl_part.strip() else "# Benchmark results\n", report_text or report_part,
+             api_text or api_part]
+    return "\n\n".join(part.strip() for part in parts if part.strip()) + "\n"
 #: Which benchmark a table row's first cell belongs to (recrawl rows come with ingest).
 _OWNER = {"recrawl": "ingest"}
 
@@ -679,8 +701,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="postings per benchmark, comma-separated (default: 10000,100000)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes (300,1500; crawl shape 200): a smoke run of every benchmark")
-    parser.add_argument("--only", default="ingest,write,shape,memory,alerts,api",
-                        help="benchmarks to run: ingest (with recrawl), write, shape, memory, alerts, api")
+    parser.add_argument("--only", default="ingest,write,shape,memory,alerts,api,report",
+                        help="benchmarks to run: ingest (with recrawl), write, shape, memory, alerts, api, report")
+    parser.add_argument("--report-size", type=int, default=None,
+                        help="postings in the report benchmark's database (default 1,000,000; --quick: 5,000)")
+    parser.add_argument("--report-keep", action="store_true",
+                        help="keep the report benchmark's database for the next run (and reuse a kept one)")
     parser.add_argument("--api-size", type=int, default=None,
                         help="postings in the API benchmark's database (default 1,000,000; --quick: 3,000)")
     parser.add_argument("--api-keep", action="store_true",
@@ -709,7 +735,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.api_size = 3000 if args.quick else 1_000_000
     if args.api_seconds is None:
         args.api_seconds = 0.3 if args.quick else 5.0
-    unknown = args.only - {"ingest", "write", "shape", "memory", "alerts", "api"}
+    if args.report_size is None:
+        args.report_size = 5000 if args.quick else 1_000_000
+    unknown = args.only - {"ingest", "write", "shape", "memory", "alerts", "api", "report"}
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
     return args
@@ -750,8 +778,9 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     machine_line = machine()
     print(f"machine: {machine_line}", flush=True)
-    crawl_benches = args.only - {"api"}
+    crawl_benches = args.only - {"api", "report"}
     api_figures = None
+    report_figures = None
     report = Report()
     with tempfile.TemporaryDirectory(prefix="outsourcing-bench-") as directory:
         try:
@@ -761,6 +790,11 @@ def main(argv: list[str] | None = None) -> int:
                 from bench.api import run_api_bench
 
                 api_figures = asyncio.run(run_api_bench(args.api_size, args.api_seconds, keep=args.api_keep))
+            if "report" in args.only:
+                from bench.report import run_report_bench
+
+                report_figures = asyncio.run(run_report_bench(args.report_size, repeat=1 if args.quick else 3,
+                                                              keep=args.report_keep))
         except (CrawlFailed, asyncpg.PostgresError, OSError, RuntimeError) as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
@@ -774,22 +808,22 @@ def main(argv: list[str] | None = None) -> int:
 
         api_text = render_api(api_figures, started=started, command=command.strip(), machine_line=machine_line)
         print(summary(api_figures))
-    existing = output.read_text(encoding="utf-8") if output.exists() else ""
-    if crawl_benches:
-        text = render(report, command=command.strip(), started=started, elapsed=time.perf_counter() - clock,
-                      machine_line=machine_line)
-        crawl_part, _, old_api = existing.partition(API_SECTION)
-        if crawl_part.strip() and (crawl_benches != ALL_BENCHMARKS or args.sizes != [10000, 100000]):
-            # A partial run keeps the rows it did not measure (other benchmarks, other sizes).
-            text = merge_results(crawl_part, text, crawl_benches)
-        section = api_text or (API_SECTION + old_api if old_api else "")
-        if section:
-            text = text.rstrip() + "\n\n" + section
-    else:
-        # `--only api`: the other sections of the file stay as the last full run wrote them.
-        from bench.api import merge_into
+    report_text = ""
+    if report_figures is not None:
+        from bench.report import render_report_bench
+        from bench.report import summary as report_summary
 
-        text = merge_into(existing, api_text)
+        report_text = render_report_bench(report_figures, started=started, command=command.strip(),
+                                          machine_line=machine_line)
+        print(report_summary(report_figures))
+    crawl_text = None
+    if crawl_benches:
+        crawl_text = render(report, command=command.strip(), started=started, elapsed=time.perf_counter() - clock,
+                            machine_line=machine_line)
+    existing = output.read_text(encoding="utf-8") if output.exists() else ""
+    text = compose_results(existing, crawl_text, report_text, api_text,
+                           partial=crawl_benches != ALL_BENCHMARKS or args.sizes != [10000, 100000],
+                           ran=crawl_benches)
     print()
     print(text)
     output.parent.mkdir(parents=True, exist_ok=True)

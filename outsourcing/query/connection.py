@@ -28,6 +28,7 @@ __all__ = [
     "DatabaseTarget",
     "SchemaStatus",
     "create_read_only_pool",
+    "home_dir",
     "mask_dsn",
     "mask_secrets",
     "read_schema_status",

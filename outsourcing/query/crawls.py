@@ -58,3 +58,36 @@ async def crawl_health(connection: asyncpg.Connection, *, runs_per_platform: int
         "failing": [platform["platform"] for platform in platforms if platform["failing"]],
         "platforms": platforms,
     }
+
+
+async def runs_in_period(connection: asyncpg.Connection, start: Any, end: Any,
+                         platforms: list[str] | None = None) -> list[dict[str, Any]]:
+    """Crawl runs started in [start, end), per platform: how many, their outcomes (ok, failed,
+    running: the rules of `run_outcome`), postings per run and the errors they met. The median
+    of postings per run is over finished runs (a run still going has not counted yet)."""
+    rows = await connection.fetch(
+        f"""SELECT spider AS platform, count(*) AS runs,
+                   count(*) FILTER (WHERE finished_at IS NOT NULL AND exit_code = {EXIT_OK}) AS ok,
+                   count(*) FILTER (WHERE finished_at IS NOT NULL AND exit_code IS DISTINCT FROM {EXIT_OK}) AS failed,
+                   count(*) FILTER (WHERE finished_at IS NULL) AS running,
+                   count(*) FILTER (WHERE finished_at IS NOT NULL) AS finished,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY scraped) FILTER (WHERE finished_at IS NOT NULL)
+                       AS median_scraped,
+                   sum(scraped) AS scraped, sum(inserted) AS inserted, sum(updated) AS updated,
+                   sum(unchanged) AS unchanged, sum(dropped) AS dropped, sum(errors) AS errors,
+                   sum(spilled) AS spilled, max(started_at) AS last_started_at,
+                   max(finished_at) FILTER (WHERE exit_code = {EXIT_OK}) AS last_success_at
+            FROM crawl_runs
+            WHERE started_at >= $1 AND started_at < $2 AND (cardinality($3::text[]) = 0 OR spider = ANY($3::text[]))
+            GROUP BY spider""",
+        start, end, list(platforms or []))
+    result = []
+    for row in sorted(rows, key=lambda r: (PLATFORMS.index(r["platform"]) if r["platform"] in PLATFORMS else 99,
+                                           r["platform"])):
+        item = dict(row)
+        item["last_started_at"] = iso_utc(item["last_started_at"])
+        item["last_success_at"] = iso_utc(item["last_success_at"])
+        median = item.pop("median_scraped")
+        item["postings_per_run"] = {"n": item["finished"], "median": None if median is None else round(median, 1)}
+        result.append(item)
+    return result

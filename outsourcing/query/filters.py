@@ -39,6 +39,8 @@ Status = Literal[STATUSES]  # type: ignore[valid-type]
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 100
 MAX_LIST = 20
+MAX_CATEGORY_LENGTH = 200
+CATEGORY_SEPARATOR = " > "
 
 _HANGUL = re.compile(r"^[가-힣]+$")
 _TERMS = re.compile(r'"([^"]*)"|(\S+)')
@@ -91,6 +93,10 @@ class PostingFilter(BaseModel):
     skills: list[str] = Field(default_factory=list, max_length=MAX_LIST,
                               description="skill names, case-insensitive; any of them (see skills_match)")
     skills_match: Literal["any", "all"] = Field("any", description="any: at least one of `skills`; all: every one")
+    category: str | None = Field(None, max_length=MAX_CATEGORY_LENGTH, description=(
+        "the platform's category, most general level first, levels joined by ' > ' (the contract's form): "
+        "matches that category and everything under it, case-insensitively ('개발' finds '개발' and "
+        "'개발 > 웹', not '개발자')"))
     currency: str | None = Field(None, description="ISO 4217 code of the posting's own amounts (never converted)")
     min_budget: Decimal | None = Field(None, ge=0, le=Decimal("1e15"), description=(
         "the posting's upper bound (or its only amount) is at least this, in `currency`, which is required"))
@@ -128,6 +134,21 @@ class PostingFilter(BaseModel):
             if len(skill) > MAX_TERM_LENGTH:
                 raise ValueError(f"a skill name has at most {MAX_TERM_LENGTH} characters")
         return value
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str | None) -> str | None:
+        """Levels as the contract joins them: '개발>웹' and '개발  >  웹' mean '개발 > 웹'."""
+        if value is None:
+            return None
+        if "\x00" in value:
+            raise ValueError("the category contains a NUL character")
+        levels = [" ".join(level.split()) for level in value.split(">")]
+        if not any(levels):
+            return None
+        if not all(levels):
+            raise ValueError("a category level is empty: write levels joined by ' > ', e.g. '개발 > 웹'")
+        return CATEGORY_SEPARATOR.join(levels)
 
     @field_validator("currency", mode="before")
     @classmethod
@@ -240,6 +261,12 @@ class PostingFilter(BaseModel):
             lowered = sorted({skill.lower() for skill in self.skills})
             # Matches the expression of the index postings_skills_lower (schema.sql, block 5).
             clauses.append(f"outsourcing_lower_skills({a}skills) {operator} {params.add(lowered)}::text[]")
+        if self.category is not None:
+            # The category itself, or one below it: a level boundary (" > ") must follow the
+            # prefix, so '개발' does not match '개발자'. Both sides lower-cased (Hangul has no case).
+            category = self.category.lower()
+            clauses.append(f"(lower({a}category) = {params.add(category)} OR "
+                           f"lower({a}category) LIKE {params.add(like_escape(category + CATEGORY_SEPARATOR) + '%')})")
         if self.currency is not None:
             clauses.append(f"{a}currency = {params.add(self.currency)}")
         if self.min_budget is not None:

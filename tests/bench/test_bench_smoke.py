@@ -67,3 +67,12 @@ def test_quick_bench_prints_and_writes_the_table(tmp_path: Path, server_url: str
         assert float(row[2].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0, row  # API and raw req/s
         assert row[9].strip() in ("yes", "**no**"), row
 
+
+    # The market report benchmark ran too: every period against one sequential scan, with a verdict.
+    report = text.split("## Market report benchmark (issue 16)", 1)[1].split("## API benchmark", 1)[0]
+    report_rows = [line.strip("|").split("|") for line in report.splitlines()
+                   if line.startswith("| ") and not line.startswith("| period")]
+    assert {row[0].strip() for row in report_rows} >= {"default: last 28 days", "the whole year (365 days, previous year empty)"}
+    for row in report_rows:
+        assert float(row[2].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0, row  # report, scan (ms)
+        assert row[7].strip() in ("yes", "**no**"), row
