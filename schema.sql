@@ -387,6 +387,7 @@ END $$;
 
 INSERT INTO schema_version (version, description)
 VALUES (6, 'alerts: saved searches, outbox triggers on postings, messages, deliveries, attempt ledger')
+ON CONFLICT (version) DO NOTHING;
 
 -- 7: the market report (issue 16) -----------------------------------------------------------
 
