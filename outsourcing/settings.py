@@ -51,7 +51,12 @@ DOWNLOADER_MIDDLEWARES = {
     "outsourcing.proxies.PlatformProxyMiddleware": 740,
 }
 EXTENSIONS = {
+    # Decides the exit status once, when the crawl closes (after the store's last batches).
+    "outsourcing.outcome.CrawlOutcome": 100,
     "outsourcing.extensions.CrawlReport": 500,
+    # Work that may only follow a clean run (the store sends outsourcing.signals.run_finishing).
+    "outsourcing.storage.closing.UnseenPostingsCloser": 510,
+    "outsourcing.storage.watermark_advance.WatermarkAdvance": 520,
 }
 ITEM_PIPELINES = {
     "outsourcing.pipelines.validation.ValidationPipeline": 300,

@@ -2,7 +2,8 @@
 
 Scrapy's own `crawl` exits 0 whatever happened. This one exits 1 when postings could not be
 stored (they wait in the spill file), when no listing page could be read or recognised, or
-when the crawl did not finish; see outsourcing.outcome.
+when the crawl did not finish: the outcome outsourcing.outcome.CrawlOutcome decided when the
+crawl closed (1 when none was decided: the crawl did not get that far).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from outsourcing import stats as keys
-from outsourcing.outcome import EXIT_FAILED, crawl_outcome
+from outsourcing.outcome import EXIT_FAILED, exit_code_of
 
 
 class Command(ScrapyCrawlCommand):
@@ -30,8 +30,4 @@ class Command(ScrapyCrawlCommand):
         if self.crawler_process.bootstrap_failed:
             self.exitcode = EXIT_FAILED
             return
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        code = stats.get(keys.EXIT_CODE)
-        if code is None:
-            code, _ = crawl_outcome(stats)
-        self.exitcode = int(code)
+        self.exitcode = exit_code_of(crawler.stats.get_stats() if crawler.stats else {})

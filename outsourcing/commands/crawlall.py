@@ -42,7 +42,7 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.defer import ensure_awaitable
 
 from outsourcing import stats as keys
-from outsourcing.outcome import EXIT_FAILED, EXIT_OK, crawl_outcome
+from outsourcing.outcome import EXIT_FAILED, EXIT_OK, exit_code_of
 from outsourcing.storage.database import (
     ENV_DATABASE_URL,
     EmbeddedPostgres,
@@ -128,13 +128,11 @@ def result_from_crawler(name: str, crawler: Crawler | None, error: BaseException
     if error is not None or not getattr(crawler, "spider", None):
         reason = f"{type(error).__name__}: {error}" if error is not None else "the spider was not created"
         return PlatformResult(name, EXIT_FAILED, problems=[f"the crawl did not start ({reason})"])
-    code = stats.get(keys.EXIT_CODE)
-    problems = list(stats.get(keys.PROBLEMS) or [])
-    if code is None:
-        code, problems = crawl_outcome(stats)
+    code = exit_code_of(stats)
+    problems = list(stats.get(keys.PROBLEMS) or []) if keys.EXIT_CODE in stats else ["the crawl's outcome was never decided"]
     return PlatformResult(
         name=name,
-        exit_code=int(code),
+        exit_code=code,
         inserted=int(stats.get(keys.STORAGE_INSERTED, 0)),
         updated=int(stats.get(keys.STORAGE_UPDATED, 0)),
         unchanged=int(stats.get(keys.STORAGE_UNCHANGED, 0)),

@@ -23,7 +23,8 @@ from scrapy.exceptions import DropItem
 from outsourcing import stats as keys
 from outsourcing.items import CONTRACT_FIELDS, FIELD_TYPES, PRIVATE_CLIENT_PLATFORMS, REQUIRED_FIELDS
 from outsourcing.normalize.text import contains_pii, scrub_pii_deep
-from outsourcing.pipelines.common import store_if_enabled
+from outsourcing.pipelines.common import store_of
+from outsourcing.storage.store import PostingStore
 
 logger = logging.getLogger(__name__)
 
@@ -138,13 +139,14 @@ class ValidationPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.store = store_if_enabled(crawler)
+        self.store: PostingStore | None = None  # found once the engine exists (open_spider)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidationPipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:
+        self.store = store_of(self.crawler)
         if self.store is not None:
             await self.store.open()
 
