@@ -106,7 +106,7 @@ def content_hash(data: Any) -> str:
 
 
 class PostingItem(scrapy.Item):
-    """One project posting. Contract fields plus two carried for storage only.
+    """One project posting. Contract fields plus three carried for storage only.
 
     `raw` is the platform's own payload for the posting (personal data removed), kept in the
     database's `raw` column so a parser fix can be replayed later; `content_hash` is set by the
@@ -135,6 +135,10 @@ class PostingItem(scrapy.Item):
     scraped_at = scrapy.Field()
     raw = scrapy.Field()
     content_hash = scrapy.Field()
+    #: Contract fields this read could not see (the detail page failed or was not requested, so
+    #: the item comes from its listing entry): storage keeps what an earlier read stored for them
+    #: (storage/writer.py). Set with `unread`; never exported.
+    unread_fields = scrapy.Field()
 
 
 def new_posting(**fields: Any) -> PostingItem:
@@ -149,4 +153,11 @@ def new_posting(**fields: Any) -> PostingItem:
     for name in CONTRACT_FIELDS:
         item[name] = fields.get(name, [] if name == "skills" else None)
     item["raw"] = fields.get("raw")
+    return item
+
+
+def unread(item: PostingItem, fields: tuple[str, ...]) -> PostingItem:
+    """`item`, built without its detail page, marked as not having read `fields` (the platform's
+    DETAIL_FIELDS): a stored posting keeps its earlier detail values for them."""
+    item["unread_fields"] = list(fields)
     return item

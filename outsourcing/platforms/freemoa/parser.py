@@ -44,6 +44,13 @@ ORIGIN = "https://www.freemoa.net"
 SESSION_PATH = "/m4/s41"   # the project board page: sets the session cookie the API wants
 LIST_PATH = "/m4a/s41a"
 DETAIL_PATH = "/m4a/s41v"
+#: Fields the detail view supplies (it wins over the list row there). An item built from the
+#: list row alone leaves them unread (items.unread): storage keeps what a detail read stored.
+#: The list row's `isNowApply` is as good as the view's, so `status` is not among them.
+DETAIL_FIELDS: tuple[str, ...] = (
+    "title", "description", "client", "category", "skills", "budget_min", "budget_max", "currency",
+    "budget_type", "duration_days", "location", "remote", "posted_at", "deadline_at", "proposals",
+)
 PAGE_SIZE = 10
 SORT_NEWEST = "3"          # sm=3: 최신등록순
 

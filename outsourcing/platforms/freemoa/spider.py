@@ -28,6 +28,7 @@ from scrapy.http import FormRequest, Response
 from twisted.python.failure import Failure
 
 from outsourcing import stats as keys
+from outsourcing.items import unread
 from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.freemoa import parser
 from outsourcing.platforms.pages import PageNotRecognised, require_text
@@ -109,11 +110,11 @@ class FreemoaSpider(PlatformSpider):
         for row in fresh:
             project_id = str(row["proj_idx"])
             if not self.read_details:
-                yield parser.build_item(row, None, listed_at, detail_status="not_requested")
+                yield unread(parser.build_item(row, None, listed_at, detail_status="not_requested"), parser.DETAIL_FIELDS)
             elif str(row.get("isviewable", "1")).strip() == "0":
                 # The board already says this project's detail is closed to us: don't ask.
                 self.crawler.stats.inc_value(keys.detail_restricted("not_viewable"))
-                yield parser.build_item(row, None, listed_at, detail_status="not_viewable")
+                yield unread(parser.build_item(row, None, listed_at, detail_status="not_viewable"), parser.DETAIL_FIELDS)
             else:
                 yield self.detail_request(
                     parser.DETAIL_PATH, self.parse_detail, request_class=FormRequest,
@@ -141,7 +142,7 @@ class FreemoaSpider(PlatformSpider):
             # The detail URL is the same for every project (POST pno=…): name the project.
             self.detail_not_used(f"of project {row.get('proj_idx')}", error.reason, error.detail, ACCESS_REASONS,
                                  keeping="list row")
-            yield parser.build_item(row, None, listed_at, detail_status=error.reason)
+            yield unread(parser.build_item(row, None, listed_at, detail_status=error.reason), parser.DETAIL_FIELDS)
             return
         yield parser.build_item(row, detail, self.received_at(response))
 
@@ -150,4 +151,4 @@ class FreemoaSpider(PlatformSpider):
         posting is still stored from its list row."""
         self.request_failed(failure)
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
-        yield parser.build_item(kwargs["row"], None, kwargs["listed_at"], detail_status="fetch_failed")
+        yield unread(parser.build_item(kwargs["row"], None, kwargs["listed_at"], detail_status="fetch_failed"), parser.DETAIL_FIELDS)

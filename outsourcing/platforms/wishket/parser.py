@@ -40,6 +40,13 @@ LIST_PATH = "/project/"
 #: Work-type marks a card or detail page shows: 외주 (contracted work), 기간제 (fixed-term staffing).
 WORK_TYPES: tuple[str, ...] = ("외주", "기간제")
 PRIVATE_MARK = "프라이빗 매칭"
+#: Fields the detail page supplies (it wins over the card there). An item built from the card
+#: alone leaves them unread (items.unread): storage keeps what a detail read stored. The card's
+#: status marks are as good as the page's, so `status` is not among them.
+DETAIL_FIELDS: tuple[str, ...] = (
+    "title", "description", "client", "category", "skills", "budget_min", "budget_max", "currency",
+    "budget_type", "duration_days", "location", "remote", "posted_at", "deadline_at", "proposals",
+)
 
 _LZ = lzstring.LZString()
 

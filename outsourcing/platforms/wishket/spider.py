@@ -29,6 +29,7 @@ from typing import Any
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from outsourcing.items import unread
 from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.pages import PageNotRecognised, require_text
 from outsourcing.platforms.wishket import parser
@@ -111,7 +112,7 @@ class WishketSpider(PlatformSpider):
                     cb_kwargs={"card": card, "listed_at": listed_at},
                 )
             else:
-                yield parser.item_from_card(card, listed_at)
+                yield unread(parser.item_from_card(card, listed_at), parser.DETAIL_FIELDS)
         if self.mode == "incremental" and self.older_than_watermark([parser.listed_posted_until(c) for c in listing.cards]):
             # Newest first: every later page is older still, and the last clean run covered it (a
             # killed run never moved the watermark). This page's new postings were yielded above.
@@ -132,11 +133,11 @@ class WishketSpider(PlatformSpider):
             # holds the posting: a warning, not a failed crawl.
             self.detail_not_used(f"page {response.url}", error.reason, error.detail, ACCESS_REASONS,
                                  keeping="listing card")
-            yield parser.item_from_card(card, listed_at)
+            yield unread(parser.item_from_card(card, listed_at), parser.DETAIL_FIELDS)
 
     def detail_failed(self, failure: Failure) -> Any:
         """A detail page that could not be fetched (404, retries exhausted): logged and counted
         by `request_failed`; the posting is still stored from its card."""
         self.request_failed(failure)
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
-        yield parser.item_from_card(kwargs["card"], kwargs["listed_at"])
+        yield unread(parser.item_from_card(kwargs["card"], kwargs["listed_at"]), parser.DETAIL_FIELDS)
