@@ -294,7 +294,12 @@ class BatchWriter:
         if self.database.pool is None or self.down:
             return
         self._replayed_earlier = True
-        for path in spill_files.pending_files(self.spill.directory, own=self.spill.path):
+        try:
+            pending = spill_files.pending_files(self.spill.directory, own=self.spill.path)
+        except OSError as error:
+            logger.warning("%s: could not list the spill folder %s (%s)", self.label, self.spill.directory, error)
+            return
+        for path in pending:
             if self.stopping():
                 return
             try:

@@ -99,8 +99,10 @@ WHERE p.platform = s.platform AND p.external_id = s.external_id
 UPSERT_SEEN = """
 WITH unread_cleared AS (
     -- what the batch read replaces what was unread; rows for what it could not read follow
+    -- (the EXISTS is checked once: while no posting has unread fields, this costs one probe)
     DELETE FROM posting_unread u USING posting_keys k
     WHERE u.platform = k.platform AND u.external_id = k.external_id
+      AND EXISTS (SELECT 1 FROM posting_unread)
 ), bumped AS (
     UPDATE posting_seen seen
     -- greatest() skips nulls; a null time must fail the NOT NULL constraint as an insert would

@@ -2,7 +2,7 @@
 
     python -m tests.faults.make_report
 
-Every row comes from a scenario that ran in this invocation (tests/faults/test_scenarios.py
+Every row comes from a scenario that ran in this invocation (tests/faults/test_*.py
 records served / stored / duplicates / lost when RELIABILITY_REPORT is set); a failing
 scenario fails the command and leaves the document as it was.
 """
@@ -71,7 +71,7 @@ def main() -> int:
         "",
         f"Written by `python -m tests.faults.make_report` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
         f"({platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}). Every row is a scenario of "
-        "`tests/faults/test_scenarios.py` that just ran against the local mirror and a real PostgreSQL; "
+        "`tests/faults/` that just ran against the local mirror and a real PostgreSQL; "
         "the test fails unless `lost` and `duplicates` are 0 at the end (a run that lost records must fail, "
         "and its row says how the loss was reported).",
         "",

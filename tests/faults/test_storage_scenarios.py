@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from outsourcing.mirror import Mirror, Reply
-from tests.conftest import CrawlResult, query
+from tests.conftest import CrawlResult, CrawlRunner, query
 from tests.faults.sites import remoteok_body, serve_wwr
 from tests.faults.spiders import SPIDER_MODULES, raw_posting
 from tests.faults.test_scenarios import last_run, record
@@ -38,15 +38,17 @@ def spilled_records(directory: Path) -> list[dict[str, Any]]:
     return [entry["record"] for entry in entries if entry.get("kind") == "posting"]
 
 
-def spill_once(mirror: Mirror, crawl: Any, count: int) -> list[dict[str, Any]]:
-    """A RemoteOK crawl of `count` postings with the database down: its spill file's records."""
-    mirror.add("/api", remoteok_body(count), content_type=JSON)
-    first = crawl("remoteok", base_url=mirror.url, database_url=DOWN, settings={"DB_RETRY_TIMEOUT": "1"}, feed=False)
-    assert first.returncode == 1 and first.stat("outsourcing/storage/spilled") == count, first.log[-3000:]
-    records = spilled_records(crawl.home / "spill")
-    assert len(records) == count
-    for path in (crawl.home / "spill").glob("*.jsonl"):
-        path.unlink()
+@pytest.fixture(scope="module")
+def spilled_120(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The records of a real spill file: a RemoteOK crawl of 120 postings with the database down
+    (one crawl for the module; each test writes them into spill files of its own)."""
+    runner = CrawlRunner(tmp_path_factory.mktemp("spill-once"))
+    with Mirror() as mirror:
+        mirror.add("/api", remoteok_body(120), content_type=JSON)
+        first = runner("remoteok", base_url=mirror.url, database_url=DOWN, settings={"DB_RETRY_TIMEOUT": "1"}, feed=False)
+    assert first.returncode == 1 and first.stat("outsourcing/storage/spilled") == 120, first.log[-3000:]
+    records = spilled_records(runner.home / "spill")
+    assert len(records) == 120
     return records
 
 
@@ -175,8 +177,9 @@ def test_a_data_error_in_replay_is_isolated_not_taken_for_an_outage(mirror, craw
 
 # --- item 4: spill files that are torn, old, or claimed by a process long gone -----------------
 
-def test_a_torn_line_in_the_middle_is_kept_aside_with_a_warning(mirror, crawl, database_url) -> None:
-    records = spill_once(mirror, crawl, 120)
+def test_a_torn_line_in_the_middle_is_kept_aside_with_a_warning(mirror, crawl, database_url, spilled_120) -> None:
+    records = spilled_120
+    mirror.add("/api", remoteok_body(120), content_type=JSON)
     spill_dir = crawl.home / "spill"
     path = spill_dir / "remoteok-20261101T000000Z-4242-torn.jsonl"
     lines = [v1_line(r) for r in records]
@@ -197,8 +200,8 @@ def test_a_torn_line_in_the_middle_is_kept_aside_with_a_warning(mirror, crawl, d
     assert figures["lost"] == 0 and figures["duplicates"] == 0
 
 
-def test_an_older_format_file_with_an_unknown_line_is_replayed(mirror, crawl, database_url) -> None:
-    records = spill_once(mirror, crawl, 120)
+def test_an_older_format_file_with_an_unknown_line_is_replayed(crawl, database_url, spilled_120) -> None:
+    records = spilled_120
     spill_dir = crawl.home / "spill"
     path = spill_dir / "remoteok-20261101T000000Z-4242.jsonl"
     odd = json.dumps({"record": records[0]})  # a line without "kind": no known shape
@@ -221,8 +224,8 @@ time.sleep(600)
 """
 
 
-def test_claims_of_dead_processes_are_recovered_and_live_ones_respected(mirror, crawl, database_url) -> None:
-    records = spill_once(mirror, crawl, 120)
+def test_claims_of_dead_processes_are_recovered_and_live_ones_respected(crawl, database_url, spilled_120) -> None:
+    records = spilled_120
     spill_dir = crawl.home / "spill"
     # Claimed by renaming, by a crawler whose pid is now 1: alive in every container, never ours.
     legacy = spill_dir / "remoteok-20261101T000000Z-77.jsonl.replaying-1"
@@ -250,16 +253,16 @@ def test_claims_of_dead_processes_are_recovered_and_live_ones_respected(mirror, 
 # --- item 6: SIGTERM while spill files are replayed -------------------------------------------
 
 def test_sigterm_during_spill_replay_reads_like_a_shutdown(mirror, crawl, database_url) -> None:
-    feeds, per_feed = 30, 100
+    feeds, per_feed = 10, 100
     slugs = serve_wwr(mirror, feeds, per_feed)
     args = {"categories": ",".join(slugs)}
     first = crawl("weworkremotely", base_url=mirror.url, database_url=DOWN, args=args,
                   settings={"DB_RETRY_TIMEOUT": "1"}, feed=False)
     assert first.stat("outsourcing/storage/spilled") == feeds * per_feed, first.log[-3000:]
     slugs = serve_wwr(mirror, feeds, per_feed, delay=0.25)
-    # Batches of 2: replaying 3,000 postings takes 1,500 transactions, long enough to interrupt.
+    # Batches of 1: replaying 1,000 postings takes 1,000 transactions, long enough to interrupt.
     running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url, args=args,
-                          settings={"DB_BATCH_SIZE": "2", "DOWNLOAD_DELAY": "0.1"}, feed=False)
+                          settings={"DB_BATCH_SIZE": "1", "DOWNLOAD_DELAY": "0.1"}, feed=False)
     wait_for(lambda: stored_count(database_url) > 0)
     running.process.send_signal(signal.SIGTERM)
     result: CrawlResult = running.wait(timeout=120)
