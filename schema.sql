@@ -1,4 +1,4 @@
--- outsourcing: the database schema (../shared/docs/contract.md, "The tables").
+-- outsourcing: the database schema (docs/contract.md, "The tables").
 --
 -- Idempotent on PostgreSQL 15 and newer: the pipeline applies it when a crawl opens, and
 -- `psql -f schema.sql` works too. Later changes are added below as numbered, additive
@@ -157,5 +157,30 @@ CREATE TABLE IF NOT EXISTS posting_unread (
 INSERT INTO schema_version (version, description)
 VALUES (3, 'posting_unread')
 ON CONFLICT (version) DO NOTHING;
+
+-- 4: incremental state in typed columns ---------------------------------------------------------
+
+-- Set by the incremental component (outsourcing/incremental.py) as a run finishes: the run's
+-- filter scope ('' for none) and whether it read its listing completely (to the end, or down
+-- to what earlier runs covered; not cut short by max_pages/max_items before that). An
+-- incremental run without posting times stops at postings first stored by the newest clean
+-- run (exit_code 0) of its scope with listing_complete. Runs recorded before version 4 are
+-- filled in once from the Scrapy stats they kept.
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS watermark_scope text;
+ALTER TABLE crawl_runs ADD COLUMN IF NOT EXISTS listing_complete boolean;
+
+DO $migration$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM schema_version WHERE version = 4) THEN
+        UPDATE crawl_runs
+        SET watermark_scope = coalesce(stats->>'outsourcing/watermark_scope', ''),
+            listing_complete = (stats ? 'outsourcing/incremental/stopped_at_watermark'
+                                OR NOT stats ?| array['outsourcing/truncated/max_pages', 'outsourcing/truncated/max_items'])
+        WHERE stats IS NOT NULL AND watermark_scope IS NULL;
+        INSERT INTO schema_version (version, description)
+        VALUES (4, 'crawl_runs.watermark_scope, crawl_runs.listing_complete');
+    END IF;
+END
+$migration$;
 
 COMMIT;

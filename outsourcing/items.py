@@ -1,4 +1,4 @@
-"""The posting item and the data contract it carries (../shared/docs/contract.md).
+"""The posting item and the data contract it carries (docs/contract.md).
 
 Everything that names a contract field, platform or enum value imports it from here, so the
 contract lives in one place: parsers build `PostingItem`s, the validation pipeline checks them

@@ -2,8 +2,9 @@
 
 - `PageErrorsMiddleware` (spider): a parser that does not recognise a page raises
   `PageNotRecognised`; this logs an error naming the platform, URL and reason, counts it
-  (`outsourcing/unrecognised/<reason>`), and lets the crawl go on with the other pages. It also
-  stops the crawl cleanly at `-a max_items=N`.
+  (`outsourcing/unrecognised/<reason>`), and lets the crawl go on with the other pages. Any
+  other exception of a callback is counted as a callback error (`outsourcing/callback_errors`),
+  which fails the run. It also stops the crawl cleanly at `-a max_items=N`.
 - `BackoffMiddleware` (downloader): on 429 (and 503) it pauses every request to that host for
   the server's Retry-After (or an exponential default), then retries; it stamps each response
   with the time it was received (the items' `scraped_at`).
@@ -26,6 +27,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from outsourcing import stats as keys
 from outsourcing.normalize.dates import now_utc
+from outsourcing.platforms.base import REFUSED_REASONS, count_listing_failure
 from outsourcing.platforms.pages import PageNotRecognised
 
 logger = logging.getLogger(__name__)
@@ -38,12 +40,23 @@ class PageErrorsMiddleware(BaseSpiderMiddleware):
         self.limit_logged = False
 
     def process_spider_exception(self, response: Response, exception: Exception) -> Any:
-        if not isinstance(exception, PageNotRecognised):
-            return None
         spider = self.crawler.spider
         stats = self.crawler.stats
+        if not isinstance(exception, PageNotRecognised):
+            # Any other exception is a bug or an input the code does not handle (a field of an
+            # unexpected type): the rest of the page, and the pages it would have led to, are
+            # lost. An error of the run (outcome: exit 1, no watermark, nothing closed), with
+            # the traceback; the crawl goes on with the other pages.
+            stats.inc_value(keys.CALLBACK_ERRORS)
+            stats.inc_value(keys.ERRORS)
+            logger.error("%s: error in the spider's code on %s: %s: %s", getattr(spider, "name", "?"), response.url,
+                         type(exception).__name__, exception, exc_info=exception)
+            return []
         stats.inc_value(keys.unrecognised(exception.reason))
         stats.inc_value(keys.ERRORS)
+        if response.meta.get("page_kind") == "listing":
+            kind = "refused" if exception.reason in REFUSED_REASONS else "unrecognised"
+            count_listing_failure(stats, kind, f"{exception.reason} ({response.url})")
         logger.error(
             "%s: page not recognised: %s: %s%s",
             getattr(spider, "name", "?"), response.url, exception.reason,

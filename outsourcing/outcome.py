@@ -53,9 +53,29 @@ def crawl_outcome(stats: Mapping[str, Any], reason: str | None = None) -> tuple[
     item_errors = int(stats.get(keys.ITEM_ERRORS, 0))
     if item_errors:
         problems.append(f"{item_errors} postings failed in the pipelines (neither stored nor rejected)")
+    callback_errors = int(stats.get(keys.CALLBACK_ERRORS, 0))
+    if callback_errors:
+        problems.append(f"{callback_errors} pages failed in the spider's code (the rest of such a page, and "
+                        "what it would have led to, was not read)")
     if not int(stats.get(keys.LISTING_OK, 0)):
         problems.append("no listing page of the platform could be read or recognised")
+        problems += _why_no_listing(stats)
     return (EXIT_FAILED if problems else EXIT_OK), problems
+
+
+_LISTING_FAILURES = {
+    "unreachable": "the site could not be reached",
+    "refused": "the site refused the crawler",
+    "error": "the site answered with an error",
+    "unrecognised": "the site answered with a page whose structure is not recognised (its layout may have changed)",
+}
+
+
+def _why_no_listing(stats: Mapping[str, Any]) -> list[str]:
+    """Why, per kind of failure: "the site could not be reached: CannotResolveHostError: ... (URL)"."""
+    return [f"{_LISTING_FAILURES[kind]}: {stats.get(keys.listing_failure_example(kind))}"
+            + (f" and {count - 1} more" if (count := int(stats.get(keys.listing_failure(kind), 0))) > 1 else "")
+            for kind in keys.LISTING_FAILURE_KINDS if stats.get(keys.listing_failure(kind))]
 
 
 def exit_code_of(stats: Mapping[str, Any]) -> int:
@@ -63,6 +83,13 @@ def exit_code_of(stats: Mapping[str, Any]) -> int:
     did not get as far as closing, or the extension is off)."""
     code = stats.get(keys.EXIT_CODE)
     return EXIT_FAILED if code is None else int(code)
+
+
+def problems_of(stats: Mapping[str, Any]) -> list[str]:
+    """The reasons behind the status CrawlOutcome decided (or that none was decided)."""
+    if keys.EXIT_CODE not in stats:
+        return ["the crawl's outcome was never decided (it did not get as far as closing)"]
+    return list(stats.get(keys.PROBLEMS) or [])
 
 
 @dataclass(frozen=True)

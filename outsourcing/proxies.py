@@ -30,7 +30,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from outsourcing import stats as keys
-from outsourcing.storage.database import mask_dsn
+from outsourcing.storage.database import mask_dsn, password_span
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +58,20 @@ def proxy_for(spider: str, settings_proxies: Mapping[str, Any], environ: Mapping
     value = str(value).strip()
     if not value or value.lower() in DIRECT:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    origin = env_name(spider) if env_name(spider) in environ else "PLATFORM_PROXIES"
+    # The host is what follows the credentials; a password may hold an unencoded # or ?
+    # (Scrapy's proxy parser reads those), which would fool urlsplit into another host.
+    span = password_span(value)
+    scheme = urlsplit(value).scheme
+    host = urlsplit(f"{scheme}://{value[span[1] + 1:]}").hostname if span else urlsplit(value).hostname
+    if scheme not in ("http", "https") or not host:
         raise ProxyMisconfigured(
-            f"{spider}: proxy {mask_dsn(value)!r} is not an http:// or https:// URL with a host "
-            f"(from {env_name(spider) if env_name(spider) in environ else 'PLATFORM_PROXIES'})"
+            f"{spider}: proxy {mask_dsn(value)!r} is not an http:// or https:// URL with a host (from {origin})"
+        )
+    if span and "/" in value[span[0]:span[1]]:
+        raise ProxyMisconfigured(
+            f"{spider}: proxy {mask_dsn(value)!r}: its password holds an unencoded '/', which ends the proxy's "
+            f"address for Scrapy; percent-encode it (%2F) (from {origin})"
         )
     return value
 

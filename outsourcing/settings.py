@@ -54,9 +54,12 @@ EXTENSIONS = {
     # Decides the exit status once, when the crawl closes (after the store's last batches).
     "outsourcing.outcome.CrawlOutcome": 100,
     "outsourcing.extensions.CrawlReport": 500,
+    # -a mode=incremental: what is stored, where paging stops, the watermark (incremental.py).
+    "outsourcing.incremental.IncrementalCrawl": 510,
+    # Noise to DEBUG: embedded PostgreSQL chatter, tracebacks of expected network failures.
+    "outsourcing.logs.LogPolicy": 0,
     # Work that may only follow a clean run (the store sends outsourcing.signals.run_finishing).
-    "outsourcing.storage.closing.UnseenPostingsCloser": 510,
-    "outsourcing.storage.watermark_advance.WatermarkAdvance": 520,
+    "outsourcing.storage.closing.UnseenPostingsCloser": 520,
 }
 ITEM_PIPELINES = {
     "outsourcing.pipelines.validation.ValidationPipeline": 300,
@@ -96,11 +99,29 @@ ADDONS = {
 # (OUTSOURCING_PROXY_FREEMOA=http://user:pass@kr-proxy:3128), which wins over this setting.
 PLATFORM_PROXIES: dict[str, str] = {}
 
+# --- platforms whose terms restrict crawling --------------------------------------------------
+# `scrapy crawlall` without spider names leaves these out and says why; they run when named
+# (`scrapy crawlall wishket`, `scrapy crawl wishket`, a scrapyd job) or when listed in
+# RESTRICTED_PLATFORMS_ENABLED (-s RESTRICTED_PLATFORMS_ENABLED=wishket,kmong), once permission
+# is granted. The reasons are the README's platform notes (../shared/docs/platforms.md).
+RESTRICTED_PLATFORMS = {
+    "wishket": "Wishket's terms explicitly forbid crawling",
+    "freelancer": "Freelancer.com's User Agreement (section 33) forbids robots, spiders and scrapers "
+                  "on the website and the API without express written permission",
+    "kmong": "Kmong's terms have a no-scraping clause and its robots.txt disallows crawlers",
+}
+RESTRICTED_PLATFORMS_ENABLED: list[str] = []
+
 # --- scrapy crawlall -------------------------------------------------------------------------
 # A platform whose last N finished runs (crawl_runs.exit_code) all failed is flagged in the
 # crawlall summary and logged as an error.
 FAILING_RUNS_THRESHOLD = 3
 
-# --- progress --------------------------------------------------------------------------------
+# --- progress and logs -----------------------------------------------------------------------
 PROGRESS_INTERVAL = 60.0      # seconds between progress lines
 LOGSTATS_INTERVAL = 0         # our progress line replaces Scrapy's
+# The last line of a crawl is its outcome: Scrapy's stats dump goes to DEBUG, and to STATS_FILE
+# (JSON; %(name)s is the spider) when set (outsourcing/logs.py).
+STATS_CLASS = "outsourcing.logs.RunStatsCollector"
+STATS_DUMP = False
+STATS_FILE = None

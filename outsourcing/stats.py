@@ -18,11 +18,13 @@ ERRORS = PREFIX + "errors"                 # every error of the run: pages, stor
 EXIT_CODE = PREFIX + "exit_code"           # the crawl's exit status, set when it closes
 PROBLEMS = PREFIX + "problems"             # the reasons behind a non-zero exit status
 ITEM_ERRORS = PREFIX + "item_errors"       # postings a pipeline failed on (neither stored nor rejected)
+CALLBACK_ERRORS = PREFIX + "callback_errors"  # pages whose callback raised (a bug, or input it cannot handle)
 
 # --- pages ---------------------------------------------------------------------------------------
 LISTING_TRIED = PREFIX + "listing_pages/requested"
 LISTING_OK = PREFIX + "listing_pages/recognised"
 LISTING_POSTINGS = PREFIX + "listing_postings"  # postings listed on recognised listing pages
+DETAILS_REQUESTED = PREFIX + "detail_pages/requested"
 
 
 def unrecognised(reason: str) -> str:
@@ -33,6 +35,23 @@ def unrecognised(reason: str) -> str:
 def request_error(reason: str) -> str:
     """A page that could not be fetched after retries, per reason (http_404, TimeoutError ...)."""
     return f"{PREFIX}request_errors/{reason}"
+
+
+#: Why listing pages failed, by kind (listing_failure): the site could not be reached (DNS,
+#: connection, TLS, time-out), it refused (401/403/407/429/451/503, a challenge or login page,
+#: robots.txt), it answered with an error status (404, 500 ...), or with a page whose structure
+#: the parser does not recognise (a layout change).
+LISTING_FAILURE_KINDS = ("unreachable", "refused", "error", "unrecognised")
+
+
+def listing_failure(kind: str) -> str:
+    """Listing pages that failed, per kind (LISTING_FAILURE_KINDS)."""
+    return f"{PREFIX}listing_failures/{kind}"
+
+
+def listing_failure_example(kind: str) -> str:
+    """The first failure of that kind, as "reason (URL)", for the outcome's wording."""
+    return f"{PREFIX}listing_failures/{kind}/first"
 
 
 def detail_restricted(reason: str) -> str:

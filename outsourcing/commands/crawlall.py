@@ -1,7 +1,7 @@
 """`scrapy crawlall`: every platform (or the ones named) in one process, at the same time, then a
 per-platform summary table; exit status 1 when any platform failed (outsourcing.outcome).
 
-    scrapy crawlall                                   # every spider of the project
+    scrapy crawlall                                   # every spider but the restricted ones
     scrapy crawlall remoteok weworkremotely -a max_pages=5
     scrapy crawlall -a weworkremotely:categories=remote-programming-jobs
     scrapy crawlall --every 3600                      # a loop: one round an hour, until stopped
@@ -41,8 +41,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.defer import ensure_awaitable
 
+from outsourcing import logs
 from outsourcing import stats as keys
-from outsourcing.outcome import EXIT_FAILED, EXIT_OK, exit_code_of
+from outsourcing.commands.crawl import refuse_arguments
+from outsourcing.outcome import EXIT_FAILED, EXIT_OK, exit_code_of, problems_of
 from outsourcing.storage.database import (
     ENV_DATABASE_URL,
     EmbeddedPostgres,
@@ -69,6 +71,24 @@ def select_spiders(available: Iterable[str], requested: Sequence[str]) -> list[s
     if unknown:
         raise UsageError(f"unknown spider(s): {', '.join(unknown)}; known: {', '.join(known)}", print_help=False)
     return list(dict.fromkeys(requested))
+
+
+def leave_out_restricted(names: Sequence[str], restricted: Mapping[str, str],
+                         enabled: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+    """For a run of every spider: the names without the platforms whose terms restrict crawling
+    (RESTRICTED_PLATFORMS) unless enabled (RESTRICTED_PLATFORMS_ENABLED), and those left out
+    with the reason. Platforms named on the command line are never left out: naming is opting in."""
+    allowed = set(enabled)
+    skipped = {name: restricted[name] for name in names if name in restricted and name not in allowed}
+    return [name for name in names if name not in skipped], skipped
+
+
+def skipped_note(skipped: Mapping[str, str]) -> str:
+    return "".join(
+        f"not run: {name}: {reason}; name it (scrapy crawlall {name}) or add it to RESTRICTED_PLATFORMS_ENABLED "
+        "once permission is granted\n"
+        for name, reason in skipped.items()
+    )
 
 
 def spider_arguments(spargs: Mapping[str, str], names: Sequence[str], known: Iterable[str]) -> dict[str, dict[str, str]]:
@@ -129,7 +149,7 @@ def result_from_crawler(name: str, crawler: Crawler | None, error: BaseException
         reason = f"{type(error).__name__}: {error}" if error is not None else "the spider was not created"
         return PlatformResult(name, EXIT_FAILED, problems=[f"the crawl did not start ({reason})"])
     code = exit_code_of(stats)
-    problems = list(stats.get(keys.PROBLEMS) or []) if keys.EXIT_CODE in stats else ["the crawl's outcome was never decided"]
+    problems = problems_of(stats)
     return PlatformResult(
         name=name,
         exit_code=code,
@@ -311,7 +331,8 @@ class Command(BaseRunSpiderCommand):
 
     def long_desc(self) -> str:
         return (
-            "Run every spider of the project, or the named ones, at the same time in one process, "
+            "Run every spider of the project (but those whose terms restrict crawling, RESTRICTED_PLATFORMS, "
+            "unless named or enabled), or the named ones, at the same time in one process, "
             "then print a per-platform summary (inserted, updated, unchanged, dropped, errors, time). "
             "Exits 1 when any platform failed. -a NAME=VALUE goes to every spider, "
             "-a SPIDER:NAME=VALUE to one. --every SECONDS repeats the round until stopped "
@@ -338,13 +359,24 @@ class Command(BaseRunSpiderCommand):
         assert self.crawler_process is not None and self.settings is not None
         available = self.crawler_process.spider_loader.list()
         names = select_spiders(available, args)
+        skipped: dict[str, str] = {}
+        if not args:
+            names, skipped = leave_out_restricted(names, self.settings.getdict("RESTRICTED_PLATFORMS"),
+                                                  self.settings.getlist("RESTRICTED_PLATFORMS_ENABLED"))
+            for name, reason in skipped.items():
+                logger.warning("crawlall: not running %s: %s (name it, or add it to RESTRICTED_PLATFORMS_ENABLED)",
+                               name, reason)
         check_feed_options(opts, names)
         arguments = spider_arguments(opts.spargs, names, available)
+        for name in names:
+            refuse_arguments(self.crawler_process.spider_loader.load(name), arguments[name])
         rounds = opts.times if opts.times is not None else (None if opts.every is not None else 1)
         name_platforms_in_log()
+        logs.install()
         database = SharedDatabase(self.settings)
         database.open()
-        loop = RoundLoop(self, names, arguments, every=opts.every or 0.0, rounds=rounds, database=database)
+        loop = RoundLoop(self, names, arguments, every=opts.every or 0.0, rounds=rounds, database=database,
+                         skipped=skipped)
         try:
             self.exitcode = loop.run()
         finally:
@@ -356,7 +388,8 @@ class RoundLoop:
     stop, printing each round's summary."""
 
     def __init__(self, command: Command, names: Sequence[str], arguments: Mapping[str, dict[str, str]], *,
-                 every: float, rounds: int | None, database: SharedDatabase) -> None:
+                 every: float, rounds: int | None, database: SharedDatabase,
+                 skipped: Mapping[str, str] | None = None) -> None:
         assert command.crawler_process is not None and command.settings is not None
         self.command = command
         self.process = command.crawler_process
@@ -365,6 +398,7 @@ class RoundLoop:
         self.every = every
         self.rounds = rounds
         self.database = database
+        self.skipped = dict(skipped or {})
         self.threshold = command.settings.getint("FAILING_RUNS_THRESHOLD", 3)
         self.any_failed = False
         self.round = 0
@@ -420,7 +454,7 @@ class RoundLoop:
         runs = [ensure_awaitable(self.process.crawl(crawler, **self.arguments[name])) for name, crawler in crawlers.items()]
         outcomes = await asyncio.gather(*runs, return_exceptions=True)
         results: list[PlatformResult] = []
-        for (name, crawler), outcome in zip(crawlers.items(), outcomes):
+        for (name, crawler), outcome in zip(crawlers.items(), outcomes, strict=True):
             error = outcome if isinstance(outcome, BaseException) else None
             if error is not None:
                 logger.error("%s: the crawl did not start: %s: %s", name, type(error).__name__, error)
@@ -448,7 +482,8 @@ class RoundLoop:
         for result in results:
             if not result.ok:
                 logger.error("%s: FAILED: %s", result.name, "; ".join(result.problems) or "see the log above")
-        sys.stdout.write(format_summary(results, wall_seconds, self.round if self.rounds != 1 else None) + "\n")
+        sys.stdout.write(format_summary(results, wall_seconds, self.round if self.rounds != 1 else None) + "\n"
+                         + skipped_note(self.skipped))
         sys.stdout.flush()
 
     def _stop_reactor(self) -> None:

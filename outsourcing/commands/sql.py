@@ -9,12 +9,19 @@ import asyncio
 import os
 import shutil
 import subprocess
+from decimal import Decimal
 from typing import Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from outsourcing.storage.database import EmbeddedPostgres, apply_schema, configured_database_url, home_dir
+from outsourcing.storage.database import (
+    EmbeddedPostgres,
+    apply_schema,
+    configured_database_url,
+    home_dir,
+    load_embedded_postgres,
+)
 
 
 class Command(ScrapyCommand):
@@ -73,20 +80,25 @@ async def _print_query(url: str, sql: str) -> int:
 
 
 def _cell(value: Any) -> str:
-    return "" if value is None else str(value).replace("\n", " ")
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        # asyncpg may hand back 20000 as Decimal("2E+4"): print amounts as people write them.
+        return format(value, "f")
+    return str(value).replace("\n", " ")
 
 
 def _psql(url: str) -> int:
-    from urllib.parse import urlsplit, urlunsplit
-
+    load_embedded_postgres()  # its package import, without the XDG_RUNTIME_DIR warning
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
+    from outsourcing.storage.database import split_password
+
     psql = shutil.which("psql") or str(POSTGRES_BIN_PATH / "psql")
-    # The password goes through the environment, not the command line, where `ps` shows it.
-    parts = urlsplit(url)
+    # The password goes through the environment, not the command line, where `ps` shows it
+    # (split the way libpq reads it, also when it holds an unencoded # / ? or @).
+    url, password = split_password(url)
     env = dict(os.environ)
-    if parts.password:
-        env["PGPASSWORD"] = parts.password
-        netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
-        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    if password:
+        env["PGPASSWORD"] = password
     return subprocess.call([psql, url], env=env)

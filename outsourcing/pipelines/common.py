@@ -1,4 +1,4 @@
-"""What the pipelines (and spiders) share: the crawl's store, when this crawl stores at all."""
+"""What the pipelines (and incremental mode) share: the crawl's store, when this crawl stores at all."""
 
 from __future__ import annotations
 
@@ -16,6 +16,3 @@ def store_of(crawler: Crawler) -> PostingStore | None:
     pipeline = crawler.get_item_pipeline(PostgresPipeline)
     return pipeline.store if pipeline is not None else None
 
-
-#: The name spiders used so far (outsourcing/platforms/base.py); same thing.
-store_if_enabled = store_of

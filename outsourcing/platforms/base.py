@@ -1,8 +1,9 @@
 """What every platform spider shares: the contract's arguments, origin rewriting for offline
-mirrors, request helpers that count listing and detail pages and report failures, the
-incremental-mode bookkeeping (watermark scope, stored postings, where paging stopped, the
-closing summary). What parsers share (PageNotRecognised, challenge detection) is in pages.py,
-below the spiders: parsers never import the spider base.
+mirrors, request helpers that count listing and detail pages and report failures, and the one
+call through which incremental mode reaches a spider (`read_listing`; the rest of incremental
+crawling is the IncrementalCrawl component, outsourcing/incremental.py). What parsers share
+(PageNotRecognised, challenge detection) is in pages.py, below the spiders: parsers never
+import the spider base.
 
 A platform package holds `spider.py` (requests, pagination, politeness: a `PlatformSpider`)
 and `parser.py` (pure functions from a response to items); the spider never extracts fields.
@@ -10,21 +11,23 @@ and `parser.py` (pure functions from a response to items); the spider never extr
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
-from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from outsourcing import stats as keys
-from outsourcing.items import PostingItem
 from outsourcing.normalize.dates import now_utc
 from outsourcing.platforms.pages import PageNotRecognised
+
+if TYPE_CHECKING:
+    from outsourcing.incremental import ListingPage
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,10 @@ DEFAULT_MAX_PAGES = 50
 CONTRACT_ARGUMENTS = frozenset({"base_url", "max_pages", "max_items", "mode"})
 
 Entry = TypeVar("Entry")
+
+
+def _external_id(item: Any) -> str:
+    return str(item["external_id"])
 
 
 class PlatformSpider(scrapy.Spider):
@@ -44,8 +51,8 @@ class PlatformSpider(scrapy.Spider):
     #: postings: they do not scope the watermark, so such a run shares it with the plain one.
     UNSCOPED_ARGUMENTS: ClassVar[frozenset[str]] = frozenset()
     #: How an incremental run knows where to stop paging: "watermark" when listings give posting
-    #: times (`older_than_watermark`); "stored" when they do not, at the first page listing a
-    #: posting that a clean complete run stored (`new_ids`).
+    #: times (a page whose postings are all older than the watermark); "stored" when they do
+    #: not, at the first page listing a posting that a clean complete run stored.
     INCREMENTAL_STOP: ClassVar[Literal["watermark", "stored"]] = "watermark"
     #: True for spiders that request a detail page (or API answer) per posting: the incremental
     #: summary counts those requests.
@@ -67,6 +74,9 @@ class PlatformSpider(scrapy.Spider):
         mode: str = "full",
         **kwargs: Any,
     ) -> None:
+        refused = self.refused_arguments(kwargs)
+        if refused:
+            raise ValueError(refused[0])
         super().__init__(*args, **kwargs)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.max_pages = _positive_int("max_pages", max_pages)
@@ -76,25 +86,57 @@ class PlatformSpider(scrapy.Spider):
         self.mode = mode
         self.listing_pages_requested = 0
         self.details_requested = 0
-        self.watermark_scope = ""
-        self.watermark: datetime | None = None
-        #: Incremental: where paging stopped, and about how many listing pages were left unread.
-        self.paging_stopped: tuple[str, int | None] | None = None
+        #: Every -a argument of the run (filters included), as given.
+        self.arguments: dict[str, str] = {}
+
+    @classmethod
+    def refused_arguments(cls, arguments: Iterable[str]) -> list[str]:
+        """Why each of `arguments` (-a names) may not be given, or [] when all may.
+
+        Scrapy sets every -a argument as an attribute of the spider, so `-a name=../../x` would
+        rename it (the feed path, crawl_runs, spill files and watermarks use the name) and
+        `-a origin=...` would change the item URLs; scrapyd passes every extra field of a
+        schedule request as such an argument. An argument that is not one the spider declares
+        (the contract's and its own filters) may not replace anything the spider has."""
+        declared = cls.declared_arguments()
+        reasons = []
+        for argument in arguments:
+            if argument in declared:
+                continue
+            if argument == "name" or hasattr(cls, argument):
+                reasons.append(
+                    f"-a {argument}=...: {argument!r} is not an argument of the {cls.name} spider but one of its "
+                    f"own attributes, which it would replace; its arguments: {', '.join(sorted(declared))}"
+                )
+        return reasons
+
+    @classmethod
+    def declared_arguments(cls) -> frozenset[str]:
+        """The -a arguments the spider declares: the contract's and its own `__init__` keywords."""
+        names: set[str] = set(CONTRACT_ARGUMENTS)
+        for klass in cls.__mro__:
+            if not (isinstance(klass, type) and issubclass(klass, PlatformSpider)) or "__init__" not in vars(klass):
+                continue
+            for parameter in inspect.signature(klass.__init__).parameters.values():
+                if parameter.kind is inspect.Parameter.KEYWORD_ONLY or (
+                        parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and parameter.name != "self"):
+                    names.add(parameter.name)
+        return frozenset(names)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PlatformSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        # The spider's own filter arguments (category, query ...) scope its watermark.
-        unscoped = CONTRACT_ARGUMENTS | cls.UNSCOPED_ARGUMENTS
-        filters = {k: str(v) for k, v in kwargs.items() if k not in unscoped}
-        spider.watermark_scope = "&".join(f"{k}={filters[k]}" for k in sorted(filters))
-        # Recorded in crawl_runs.stats, where `new_ids` finds the earlier runs of the same scope.
-        # The stats collector is created after the spider: record it once the spider opens.
-        crawler.signals.connect(spider.record_watermark_scope, signal=signals.spider_opened)
+        spider.arguments = {key: str(value) for key, value in kwargs.items()}
         return spider
 
-    def record_watermark_scope(self) -> None:
-        self.crawler.stats.set_value(keys.WATERMARK_SCOPE, self.watermark_scope)
+    @property
+    def watermark_scope(self) -> str:
+        """Which postings the run is about, for incremental runs and closing: its filter
+        arguments (category, query ...) as "k=v&k=v", "" for none. The contract's arguments,
+        UNSCOPED_ARGUMENTS and the runner's own (scrapyd's `_job`) say how to read, not what."""
+        unscoped = CONTRACT_ARGUMENTS | self.UNSCOPED_ARGUMENTS
+        filters = {k: v for k, v in self.arguments.items() if k not in unscoped and not k.startswith("_")}
+        return "&".join(f"{k}={filters[k]}" for k in sorted(filters))
 
     # --- URLs ------------------------------------------------------------------------------
 
@@ -136,6 +178,7 @@ class PlatformSpider(scrapy.Spider):
         """A detail page request (one per posting), counted for `items_limit_reached` and the
         incremental summary."""
         self.details_requested += 1
+        self.crawler.stats.inc_value(keys.DETAILS_REQUESTED)
         meta = {"page_kind": "detail", **kwargs.pop("meta", {})}
         return self._request(url, callback, meta=meta, **kwargs)
 
@@ -160,82 +203,33 @@ class PlatformSpider(scrapy.Spider):
 
     # --- incremental runs --------------------------------------------------------------------
 
-    async def load_watermark(self) -> datetime | None:
-        """In incremental mode, the newest posted_at the platform's last completed run covered
-        (None in full mode, on a first run, or without a reachable database: then the run reads
-        everything, as a full run does). Call it once at the start of `start()`."""
-        self.watermark = None
-        if self.mode != "incremental":
-            return None
-        from outsourcing.pipelines.common import store_if_enabled
+    async def read_listing(self, entries: Sequence[Entry], *, id_of: Callable[[Entry], str] = _external_id,
+                           posted_at: Sequence[str | None] = (), where: str,
+                           page: int | None = None) -> ListingPage[Entry]:
+        """A listing page was understood: which of its entries (cards, rows, items) to follow or
+        yield (`.new`), and whether paging stops after it (`.stop_here()`, asked after yielding).
 
-        store = store_if_enabled(self.crawler)
-        if store is None or store.pool is None:
-            logger.warning("%s: incremental mode without a reachable database: reading everything", self.name)
-            return None
-        self.watermark = await store.watermark(self.name, self.watermark_scope)
-        logger.info("%s: incremental run: postings newer than %s", self.name,
-                    self.watermark.isoformat() if self.watermark else "(first run: everything)")
-        return self.watermark
+        In a full run every entry is new and paging never stops here. In an incremental run
+        (outsourcing/incremental.py) the postings already stored are left out (the full run
+        revisits them), and paging stops at the first page older than the watermark
+        (`posted_at`: the listed postings' times, newest first; leave it empty when the listing
+        is not in that order) or, for INCREMENTAL_STOP "stored", listing postings that a clean
+        complete run stored. `where` names the page in the log; `page` is its number."""
+        from outsourcing.incremental import IncrementalCrawl, ListingPage
 
-    def older_than_watermark(self, posted_at: list[str | None]) -> bool:
-        """True when a listing page (newest first) holds only postings older than the watermark:
-        an incremental run stops paging there. Undated postings never stop it."""
-        watermark = self.watermark
-        dated = [datetime.fromisoformat(value) for value in posted_at if value]
-        if watermark is None or not dated or len(dated) < len(posted_at):
-            return False
-        if all(moment < watermark for moment in dated):
-            self.crawler.stats.set_value(keys.INCREMENTAL_STOPPED_AT_WATERMARK, 1)
-            logger.info("%s: reached postings older than the watermark; not paging further", self.name)
-            return True
-        return False
+        component = self.crawler.get_extension(IncrementalCrawl)
+        if component is None:
+            return ListingPage(list(entries))
+        return await component.read_listing(entries, id_of=id_of, posted_at=posted_at, where=where, page=page)
 
-    def stop_paging(self, where: str, pages_not_read: int | None = None, *, page: int | None = None) -> None:
-        """An incremental run reads no listing page after `where` ("list page 3", a URL): it
-        reached postings older than the watermark, or (INCREMENTAL_STOP "stored") postings a
-        clean complete run stored. Recorded for the summary and in the stats: the run reached
-        what earlier runs covered (so a run cut short later still advances the watermark and
-        counts as covering), the page number where there is one, and `pages_not_read` where the
-        listing says about how long it is."""
-        self.paging_stopped = (where, pages_not_read)
-        stats = self.crawler.stats
-        stats.set_value(keys.INCREMENTAL_STOPPED_AT_WATERMARK, 1)
-        if page is not None:
-            stats.set_value(keys.INCREMENTAL_STOPPED_AT_PAGE, page)
-        if pages_not_read is not None:
-            stats.set_value(keys.INCREMENTAL_PAGES_NOT_READ, pages_not_read)
+    async def watermark(self) -> datetime | None:
+        """In an incremental run, the newest posted_at the last clean complete run of this scope
+        covered (None in full mode, on a first run, or without a reachable database), for APIs
+        that can be asked for postings since a moment."""
+        from outsourcing.incremental import IncrementalCrawl
 
-    def closed(self, reason: str) -> None:
-        """At the end of an incremental run, one log line: what it read, what it skipped, and
-        where it stopped paging or why it did not (Scrapy calls it on spider_closed)."""
-        if self.mode != "incremental":
-            return
-        skipped = self.crawler.stats.get_value(keys.INCREMENTAL_SKIPPED_STORED, 0)
-        if self.READS_DETAILS:
-            details, effect = f"{self.details_requested} detail requests, ", "no detail request, not yielded again"
-        else:
-            details, effect = "", "not yielded again"
-        logger.info("%s: incremental run: %d %s read, %s%d stored %s skipped (%s); %s", self.name,
-                    self.listing_pages_requested, self.LISTING_PAGES, details, skipped, self.POSTINGS, effect,
-                    self._paging_summary())
-
-    def _paging_summary(self) -> str:
-        watermark = self.watermark.isoformat() if self.watermark is not None else None
-        if self.paging_stopped is not None:
-            where, pages_not_read = self.paging_stopped
-            if self.INCREMENTAL_STOP == "stored":
-                text = f"stopped after {where}, which lists {self.POSTINGS} an earlier complete run stored"
-            else:
-                text = f"stopped after {where}, older than the watermark {watermark}"
-            if pages_not_read is not None:
-                text += f"; about {pages_not_read} {self.LISTING_PAGES} not read"
-            return text
-        if self.INCREMENTAL_STOP == "stored":
-            return f"reached no {self.POSTINGS} stored by an earlier complete run (the listing ended, or max_pages/max_items)"
-        if watermark is None:
-            return "no watermark: everything was read, as in a full run"
-        return f"did not reach the watermark {watermark} (the listing ended, or max_pages/max_items)"
+        component = self.crawler.get_extension(IncrementalCrawl)
+        return await component.load() if component is not None else None
 
     def detail_not_used(self, where: str, reason: str, detail: str, restricted_reasons: frozenset[str], *,
                         keeping: str) -> None:
@@ -261,6 +255,8 @@ class PlatformSpider(scrapy.Spider):
         reason = _failure_reason(failure)
         self.crawler.stats.inc_value(keys.request_error(reason.split(":")[0]))
         self.crawler.stats.inc_value(keys.ERRORS)
+        if kind == "listing" and failure.value is not None:
+            count_listing_failure(self.crawler.stats, failure_kind(failure.value), f"{reason} ({url})")
         # A listing page that is gone (an old category feed answering 404) is a warning, as the
         # contract says; a listing that failed otherwise is an error; detail pages warn.
         level = logging.ERROR if kind == "listing" and reason != "http_404" else logging.WARNING
@@ -275,48 +271,34 @@ class PlatformSpider(scrapy.Spider):
         if not condition:
             raise PageNotRecognised(reason, detail)
 
-    async def new_ids(self, ids: list[str]) -> tuple[list[str], bool]:
-        """Incremental mode: which postings of one listing page to fetch, and whether the page
-        reached postings that earlier runs covered.
 
-        Returns the ids not stored yet (in their order; the stored ones get no detail request
-        and no item, and are counted in `outsourcing/incremental/skipped_stored`), and True when
-        one of `ids` was stored by a run of this spider and watermark scope (the
-        `outsourcing/watermark_scope` stat of crawl_runs.stats) that finished cleanly and
-        complete (exit 0; not cut short by max_pages/max_items before its stop): such a run left
-        every posting listed below it stored, so a newest-first listing without dates (Kmong,
-        Elancer's sitemaps) may stop paging after this page. A posting stored by a killed run
-        does not count: that run may have stored it out of listing order.
-        In a full run, or when the database cannot be asked: (all ids, False), reading more."""
-        if self.mode != "incremental" or not ids:
-            return list(ids), False
-        from outsourcing.pipelines.common import store_if_enabled
+#: HTTP statuses and parser reasons of a site refusing the crawler (rather than failing).
+REFUSED_STATUSES = frozenset({401, 403, 407, 429, 451, 503})
+REFUSED_REASONS = frozenset({"challenge_page", "login_wall", "login_required", "restricted"} |
+                            {f"http_{status}" for status in REFUSED_STATUSES})
 
-        store = store_if_enabled(self.crawler)
-        if store is None:
-            return list(ids), False
-        try:
-            stored = await store.stored_status(self.name, list(ids), self.watermark_scope)
-        except Exception as error:  # noqa: BLE001 - reading more is the safe side
-            logger.warning("%s: could not ask which postings are stored (%s); fetching them all", self.name, error)
-            return list(ids), False
-        if stored:
-            self.crawler.stats.inc_value(keys.INCREMENTAL_SKIPPED_STORED, len(stored))
-        return [i for i in ids if i not in stored], any(stored.values())
 
-    async def new_entries(self, entries: Sequence[Entry], id_of: Callable[[Entry], str]) -> tuple[list[Entry], bool]:
-        """`new_ids` for a listing page's entries (cards, rows, items): those whose postings are
-        not stored yet, in their order, and whether the page reached covered postings."""
-        new, covered = await self.new_ids([id_of(entry) for entry in entries])
-        fresh = set(new)
-        return [entry for entry in entries if id_of(entry) in fresh], covered
+def failure_kind(error: BaseException) -> str:
+    """Why a page could not be fetched, as one of stats.LISTING_FAILURE_KINDS."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
 
-    async def listed_items(self, response: Response, items: Sequence[PostingItem]) -> list[PostingItem]:
-        """A listing page whose entries are whole items (no detail pages) was understood: the
-        items to yield. Incremental runs leave out the stored ones: the full run revisits them."""
-        self.listing_recognised(response, len(items))
-        new, _ = await self.new_entries(items, lambda item: item["external_id"])
-        return new
+    from outsourcing.logs import is_network_failure
+
+    if isinstance(error, HttpError):
+        return "refused" if error.response.status in REFUSED_STATUSES else "error"
+    if isinstance(error, IgnoreRequest):  # robots.txt forbids it
+        return "refused"
+    if is_network_failure(error) or is_network_failure(error.__cause__):
+        return "unreachable"
+    return "error"
+
+
+def count_listing_failure(stats: Any, kind: str, example: str) -> None:
+    """A listing page failed: counted by kind, the first of each kind kept for the outcome."""
+    stats.inc_value(keys.listing_failure(kind))
+    if stats.get_value(keys.listing_failure_example(kind)) is None:
+        stats.set_value(keys.listing_failure_example(kind), example[:300])
 
 
 def _failure_reason(failure: Failure) -> str:

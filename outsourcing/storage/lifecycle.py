@@ -50,18 +50,15 @@ async def advance_watermark(connection: asyncpg.Connection | asyncpg.Pool, platf
 async def stored_status(connection: asyncpg.Connection | asyncpg.Pool, platform: str, ids: list[str],
                         scope: str = "") -> dict[str, bool]:
     """Which of `ids` are stored, each with whether a covering run stored it first: a run of this
-    platform and watermark scope (the `outsourcing/watermark_scope` stat of crawl_runs.stats)
-    that finished cleanly and complete (exit 0; not cut short by max_pages/max_items before it
-    stopped at what earlier runs covered). Such a run left every posting listed below it
-    stored; one stored by a killed run does not count, as that run may have stored out of order."""
+    platform and watermark scope that finished cleanly (exit 0) with its listing complete (read
+    to its end or down to what earlier runs covered; crawl_runs.listing_complete). Such a run
+    left every posting listed below it stored; one stored by a killed run does not count, as
+    that run may have stored out of order."""
     rows = await connection.fetch(
         """
         WITH covering AS (
             SELECT max(id) AS id FROM crawl_runs
-            WHERE spider = $1 AND exit_code = 0
-              AND coalesce(stats->>'outsourcing/watermark_scope', '') = $3
-              AND (stats ? 'outsourcing/incremental/stopped_at_watermark'
-                   OR NOT stats ?| array['outsourcing/truncated/max_pages', 'outsourcing/truncated/max_items']))
+            WHERE spider = $1 AND exit_code = 0 AND watermark_scope = $3 AND listing_complete)
         SELECT p.external_id, coalesce(p.first_run_id <= (SELECT id FROM covering), false) AS covered
         FROM postings p WHERE p.platform = $1 AND p.external_id = ANY($2::text[])
         """,

@@ -1,8 +1,8 @@
 """PostingStore: one crawl's PostgreSQL storage, shared by the pipelines and asked by spiders.
 
 The PostgreSQL pipeline owns it (storage is on exactly when that pipeline is enabled); other
-components find it the Scrapy way, through the pipeline: `store_of(crawler)`, which is
-`crawler.get_item_pipeline(PostgresPipeline).store`, or None when storage is off.
+components find it the Scrapy way, through the pipeline: `outsourcing.pipelines.common.store_of`
+(`crawler.get_item_pipeline(PostgresPipeline).store`), None when storage is off.
 
 It ties three parts together and adds the run's life cycle:
 - the database (storage/connection.py): server, schema, pool with backoff;
@@ -12,8 +12,8 @@ It ties three parts together and adds the run's life cycle:
 When the crawl closes (spider_closed), the store writes or spills every batch, lets the crawl's
 outcome be decided (outsourcing.outcome.CrawlOutcome: the one place the exit status is
 computed), sends `outsourcing.signals.run_finishing` for the work that may only follow a clean
-run (closing unseen postings, advancing the incremental watermark), then finishes the run's row
-and closes the pool.
+run (closing unseen postings: storage/closing.py; the incremental watermark and run state:
+outsourcing/incremental.py), then finishes the run's row and closes the pool.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ from scrapy.crawler import Crawler
 from outsourcing import stats as keys
 from outsourcing.outcome import CrawlOutcome
 from outsourcing.signals import run_finishing
-from outsourcing.storage import lifecycle
 from outsourcing.storage.batches import BatchWriter
 from outsourcing.storage.connection import Database, DatabaseUnavailable
 from outsourcing.storage.database import home_dir
@@ -63,6 +61,11 @@ class PostingStore:
     @property
     def pool(self) -> asyncpg.Pool | None:
         return self.database.pool
+
+    @property
+    def dsn(self) -> str | None:
+        """The database's URL (secret: mask it, storage.database.mask_secrets, before printing)."""
+        return self.database.dsn
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -139,18 +142,3 @@ class PostingStore:
                 logger.error("%s: could not record the crawl run in %s: %s", self.label, self.database.name,
                              self.database.mask(str(error)))
         await self.database.close()
-
-    # --- what spiders may ask ----------------------------------------------------------------
-
-    async def watermark(self, platform: str, scope: str = "") -> datetime | None:
-        """The platform's watermark or None; None too when the database is down."""
-        if self.pool is None:
-            return None
-        return await lifecycle.load_watermark(self.pool, platform, scope)
-
-    async def stored_status(self, platform: str, ids: list[str], scope: str = "") -> dict[str, bool]:
-        """Which of `ids` are stored, each with whether a clean complete run of `scope` stored it
-        (`lifecycle.stored_status`); empty when the database is down."""
-        if self.pool is None or not ids:
-            return {}
-        return await lifecycle.stored_status(self.pool, platform, ids, scope)

@@ -189,16 +189,49 @@ def test_feeds_env_gives_one_file_per_platform_in_crawlall(mirror: Mirror, datab
         assert all(list(row) == list(CONTRACT_FIELDS) for row in rows)
 
 
-def test_failed_crawl_still_closes_its_feed(mirror: Mirror, database_url: str, tmp_path: Path) -> None:
-    """An unrecognised listing gives an empty feed (the run happened, nothing was found) and a
-    non-zero exit, not a stray .part file."""
+def test_failed_crawl_leaves_no_feed_behind(mirror: Mirror, database_url: str, tmp_path: Path) -> None:
+    """An unrecognised listing: a non-zero exit, and no feed file at all (issue 13.10: an empty
+    feed would read as "nothing new"; the platform's earlier feeds stay the newest), nor a
+    stray .part file."""
     mirror.add("/api", CHALLENGE)
     feeds = tmp_path / "feeds"
+    earlier = feeds / "remoteok" / "remoteok-2026-10-01T06-00-00+00-00.jsonl"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text('{"platform": "remoteok"}\n', encoding="utf-8")
     run = run_scrapy(["crawl", "remoteok", "-a", f"base_url={mirror.url}", "-s", f"FEEDS_DIR={feeds}"],
                      home=tmp_path / "home", database_url=database_url)
     assert run.returncode == 1
+    assert [p for p in feeds.rglob("*") if p.is_file()] == [earlier]
+    assert "not written, the crawl failed (no listing page of the platform could be read or recognised" in run.log
+    assert "Traceback" not in run.log
+
+
+def test_a_partial_feed_is_not_left_behind(mirror: Mirror, database_url: str, tmp_path: Path) -> None:
+    """Page 1 of 2 exported, then an error in the spider's code on page 2: the postings of page 1
+    are stored, but the feed would be partial, so it is removed."""
+    from tests.e2e.test_crawl_control import serve_malformed_freelancer
+
+    serve_malformed_freelancer(mirror, count=6, malformed=4)
+    feeds = tmp_path / "feeds"
+    run = run_scrapy(["crawl", "freelancer", "-a", f"base_url={mirror.url}", "-a", "page_size=3",
+                      "-s", f"FEEDS_DIR={feeds}"], home=tmp_path / "home", database_url=database_url)
+    assert run.returncode == 1, run.log[-3000:]
+    assert query(database_url, "SELECT count(*) AS n FROM postings")[0]["n"] == 3
+    assert [p for p in feeds.rglob("*") if p.is_file()] == []
+    assert "not written, the crawl failed (1 pages failed in the spider's code" in run.log
+
+
+def test_a_crawl_whose_postings_wait_in_the_spill_file_keeps_its_complete_feed(mirror: Mirror, tmp_path: Path) -> None:
+    """The database was down, so the run exits 1, but every posting was extracted: the feed is
+    complete and written."""
+    serve_platforms(mirror)
+    feeds = tmp_path / "feeds"
+    run = run_scrapy(["crawl", "remoteok", "-a", f"base_url={mirror.url}", "-s", f"FEEDS_DIR={feeds}",
+                      "-s", "DB_RETRY_TIMEOUT=1"], home=tmp_path / "home",
+                     database_url="postgresql://crawler@127.0.0.1:9/nowhere")
+    assert run.returncode == 1
     [path] = [p for p in feeds.rglob("*") if p.is_file()]
-    assert FEED_NAME.match(path.name) and read_jsonl(path) == []
+    assert FEED_NAME.match(path.name) and len(read_jsonl(path)) == 3
 
 
 # --- proxies ------------------------------------------------------------------------------------
@@ -273,3 +306,23 @@ def test_which_proxy_a_platform_gets() -> None:
     assert proxy_for("freemoa", settings, {}) == "http://kr-proxy:3128"
     with pytest.raises(ProxyMisconfigured, match=r"kmong: proxy 'kr-proxy:3128'"):
         proxy_for("kmong", {"kmong": "kr-proxy:3128"}, {})
+
+
+def test_a_proxy_password_with_reserved_characters_works_and_never_shows(mirror: Mirror, database_url: str,
+                                                                         tmp_path: Path) -> None:
+    """`#` and `?` unencoded in a proxy password: Scrapy's proxy parser reads them (the proxy
+    gets the right credentials), and the log masks the whole password, not what urlsplit sees."""
+    serve_platforms(mirror)
+    password = "s3c#r?t-proxy"
+    with LocalProxy(user="scraper", password=password) as local:
+        run = run_scrapy(["crawl", "remoteok", "-a", f"base_url={mirror.url}"],
+                         home=tmp_path / "home", database_url=database_url,
+                         env={"OUTSOURCING_PROXY_REMOTEOK": local.url("scraper", password)})
+        assert run.returncode == 0, run.log[-3000:]
+        assert {r.authorization for r in local.requests} == {local._expected_authorization()}
+    assert f"remoteok: requests go through the proxy http://scraper:***@{local.address}" in run.log
+    # The last line is the outcome (issue 13.4).
+    assert run.log.rstrip().splitlines()[-1].endswith(
+        "INFO: remoteok: done, exit 0: 3 postings stored (3 new, 0 updated, 0 unchanged), 0 dropped, 0 errors")
+    for piece in (password, "s3c", "r?t-proxy", "t-proxy"):
+        assert piece not in run.log + run.stdout, piece

@@ -72,17 +72,17 @@ class ElancerSpider(PlatformSpider):
         listed = [project for project in sitemap.projects if project.project_id not in self.projects_listed]
         self.projects_listed.update(project.project_id for project in listed)  # listed in two sitemaps: once
         # Incremental: stored projects get no request and no item (the full run revisits them).
-        new, covered = await self.new_entries(listed, lambda project: project.project_id)
-        for project in new:
+        listing = await self.read_listing(listed, id_of=lambda project: project.project_id,
+                                          where=self.platform_url(response.url))
+        for project in listing.new:
             if self.items_limit_reached():
                 break
             yield self.detail_request(project.url, self.parse_project, cb_kwargs={"project_id": project.project_id})
         # An index's children go first, in its order (depth first: an index may list indexes).
         children = [url for url in sitemap.sitemaps if url not in self.sitemaps_seen]
         self.pending_sitemaps[:0] = children
-        if covered:
+        if listing.stop_here(pages_not_read=len(set(self.pending_sitemaps) - self.sitemaps_seen)):
             # Newest first, and a clean complete run stored everything listed below this project.
-            self.stop_paging(self.platform_url(response.url), len(set(self.pending_sitemaps) - self.sitemaps_seen))
             self.pending_sitemaps.clear()
             return
         request = self.next_sitemap_request()

@@ -105,7 +105,7 @@ class FreelancerSpider(PlatformSpider):
     async def start(self) -> AsyncIterator[Any]:
         if self._token:
             logger.info("%s: sending the OAuth token from %s", self.name, TOKEN_ENV)
-        watermark = await self.load_watermark()
+        watermark = await self.watermark()
         if watermark is not None:
             margin = self.settings.getint("FREELANCER_FROM_TIME_MARGIN", FROM_TIME_MARGIN)
             self.from_time = int(watermark.timestamp()) - margin
@@ -126,11 +126,13 @@ class FreelancerSpider(PlatformSpider):
 
     async def parse_projects(self, response: Response) -> AsyncIterator[Any]:
         page = parser.parse_projects(require_text(response), self.received_at(response))
-        for item in await self.listed_items(response, page.items):
-            yield item
+        self.listing_recognised(response, len(page.items))
         offset = int(response.meta.get("offset", 0))
-        if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
-            self.stop_paging(f"the page at offset {offset}")
+        listing = await self.read_listing(page.items, posted_at=[item["posted_at"] for item in page.items],
+                                          where=f"the page at offset {offset}")
+        for item in listing.new:
+            yield item
+        if listing.stop_here():
             return
         next_offset = offset + self.page_size
         more = page.returned > 0 and (

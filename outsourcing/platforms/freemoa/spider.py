@@ -68,7 +68,6 @@ class FreemoaSpider(PlatformSpider):
         }
 
     async def start(self) -> AsyncIterator[Any]:
-        await self.load_watermark()
         yield scrapy.Request(
             self.fetch_url(parser.SESSION_PATH), callback=self.session_ready, errback=self.session_failed,
             meta={"page_kind": "session"}, dont_filter=True,
@@ -106,8 +105,10 @@ class FreemoaSpider(PlatformSpider):
             self.seen_ids.add(project_id)
             new.append(row)
         # Incremental: stored projects get no detail request and no item (the full run revisits them).
-        fresh, _ = await self.new_entries(new, lambda row: str(row["proj_idx"]))
-        for row in fresh:
+        current = listing.current_page or page
+        fresh = await self.read_listing(new, id_of=lambda row: str(row["proj_idx"]), where=f"list page {current}",
+                                        page=current, posted_at=[parser.listed_posted_at(row) for row in listing.rows])
+        for row in fresh.new:
             project_id = str(row["proj_idx"])
             if not self.read_details:
                 yield unread(parser.build_item(row, None, listed_at, detail_status="not_requested"), parser.DETAIL_FIELDS)
@@ -121,13 +122,8 @@ class FreemoaSpider(PlatformSpider):
                     formdata=parser.detail_form(project_id), headers=self.xhr_headers(),
                     errback=self.detail_failed, cb_kwargs={"row": row, "listed_at": listed_at},
                 )
-        if self.mode == "incremental" and self.older_than_watermark([parser.listed_posted_at(row) for row in listing.rows]):
-            # Newest first: every later page is older still, and the last clean run covered it (a
-            # killed run never moved the watermark). This page's new projects were yielded above.
-            current = listing.current_page or page
-            total = math.ceil(listing.total_rows / parser.PAGE_SIZE) if listing.total_rows else current
-            not_read = min(max(0, total - current), self.max_pages - self.listing_pages_requested)
-            self.stop_paging(f"list page {current}", not_read, page=current)
+        total = math.ceil(listing.total_rows / parser.PAGE_SIZE) if listing.total_rows else current
+        if fresh.stop_here(pages_not_read=min(max(0, total - current), self.max_pages - self.listing_pages_requested)):
             return
         following = parser.next_page(listing)
         if following is not None:

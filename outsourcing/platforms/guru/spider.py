@@ -51,17 +51,18 @@ class GuruSpider(PlatformSpider):
                                        query=query.strip() or None)
 
     async def start(self) -> AsyncIterator[Any]:
-        await self.load_watermark()
         request = self.listing_request(self.start_path, self.parse_listing)
         if request is not None:
             yield request
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         page = parser.parse_listing(require_text(response), self.received_at(response))
-        for item in await self.listed_items(response, page.items):
+        self.listing_recognised(response, len(page.items))
+        listing = await self.read_listing(page.items, posted_at=[item["posted_at"] for item in page.items],
+                                          where=self.platform_url(response.url))
+        for item in listing.new:
             yield item
-        if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
-            self.stop_paging(self.platform_url(response.url))
+        if listing.stop_here():
             return
         if page.next_url:
             request = self.listing_request(page.next_url, self.parse_listing)

@@ -20,6 +20,7 @@ again: the daily full run revisits them.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,12 @@ class KmongSpider(PlatformSpider):
         if not self.category.replace(",", "").isdigit():
             raise ValueError(f"category must be Kmong category ids (e.g. 6 or 6,7), not {category!r}")
         self.browser = _flag("browser", browser)
+        if self.browser and importlib.util.find_spec("scrapy_playwright") is None:
+            # requirements.txt leaves the ~165 MB of Playwright out: say how to get it, not
+            # ModuleNotFoundError from deep inside the download handler.
+            raise RuntimeError("-a browser=1 needs scrapy-playwright, which requirements.txt does not install: "
+                               "install requirements-browser.txt (./run -r requirements-browser.txt scrapy crawl "
+                               "kmong -a browser=1) and Debian's chromium")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KmongSpider:
@@ -200,14 +207,14 @@ class KmongSpider(PlatformSpider):
                 continue
             entries.append(entry)
         # Incremental: stored requests get no detail call and no item (the full run revisits them).
-        new, covered = await self.new_entries(entries, lambda entry: str(entry["id"]))
-        for entry in new:
+        listing = await self.read_listing(entries, id_of=lambda entry: str(entry["id"]), where=f"list page {page.page}",
+                                          page=page.page)
+        for entry in listing.new:
             if self.items_limit_reached():
                 return
             yield self.detail_request(parser.detail_path(entry["id"]), self.parse_detail, cb_kwargs={"entry": entry})
-        if covered:
+        if listing.stop_here():
             # Newest first, and a clean complete run stored everything listed below this request.
-            self.stop_paging(f"list page {page.page}", page=page.page)
             return
         if page.has_next and not self.items_limit_reached():
             request = self.list_request(page.page + 1)

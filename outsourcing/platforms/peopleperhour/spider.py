@@ -45,7 +45,6 @@ class PeoplePerHourSpider(PlatformSpider):
         self.query = query.strip() or None
 
     async def start(self) -> AsyncIterator[Any]:
-        await self.load_watermark()
         request = self.page_request(1)
         if request is not None:
             yield request
@@ -56,11 +55,13 @@ class PeoplePerHourSpider(PlatformSpider):
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         page = parser.parse_listing(require_text(response), self.received_at(response))
-        for item in await self.listed_items(response, page.items):
-            yield item
+        self.listing_recognised(response, len(page.items))
         number = int(response.meta.get("page", 1))
-        if self.mode == "incremental" and self.older_than_watermark([item["posted_at"] for item in page.items]):
-            self.stop_paging(f"page {number}", page=number)
+        listing = await self.read_listing(page.items, posted_at=[item["posted_at"] for item in page.items],
+                                          where=f"page {number}", page=number)
+        for item in listing.new:
+            yield item
+        if listing.stop_here():
             return
         more = number < page.total_pages if page.total_pages is not None else bool(page.items)
         if more:

@@ -80,16 +80,18 @@ class WishketSpider(PlatformSpider):
         self.seen_ids: set[str] = set()
 
     async def start(self) -> AsyncIterator[Any]:
-        await self.load_watermark()
-        if self.watermark is not None and self.filters.get("srt") != "new":
+        if self.mode == "incremental" and not self.newest_first:
             # Only a newest-first list can be cut at the watermark; other orders are read to the
             # end, still without the stored postings' detail pages.
             logger.warning("%s: incremental run with sort=%s (not newest first): not stopping at the watermark",
                            self.name, self.filters.get("srt"))
-            self.watermark = None
         request = self.list_page(1)
         if request is not None:
             yield request
+
+    @property
+    def newest_first(self) -> bool:
+        return self.filters.get("srt") == "new"
 
     def list_page(self, page: int) -> Any:
         return self.listing_request(
@@ -103,9 +105,12 @@ class WishketSpider(PlatformSpider):
         listed_at = self.received_at(response)
         new = [card for card in listing.cards if card["id"] not in self.seen_ids]
         self.seen_ids.update(card["id"] for card in new)
-        # Incremental: stored postings get no detail request and no item (the full run revisits them).
-        fresh, _ = await self.new_entries(new, lambda card: card["id"])
-        for card in fresh:
+        # Incremental: stored postings get no detail request and no item (the full run revisits
+        # them); a card's day counts as its last instant, since cards show the date only.
+        fresh = await self.read_listing(
+            new, id_of=lambda card: card["id"], where=f"list page {page}", page=page,
+            posted_at=[parser.listed_posted_until(c) for c in listing.cards] if self.newest_first else ())
+        for card in fresh.new:
             if self.read_details:
                 yield self.detail_request(
                     f"/project/{card['id']}/", self.parse_detail, errback=self.detail_failed,
@@ -113,12 +118,9 @@ class WishketSpider(PlatformSpider):
                 )
             else:
                 yield unread(parser.item_from_card(card, listed_at), parser.DETAIL_FIELDS)
-        if self.mode == "incremental" and self.older_than_watermark([parser.listed_posted_until(c) for c in listing.cards]):
-            # Newest first: every later page is older still, and the last clean run covered it (a
-            # killed run never moved the watermark). This page's new postings were yielded above.
-            remaining = max(0, listing.count - len(self.seen_ids))
-            pages = math.ceil(remaining / len(listing.cards)) if listing.cards else 0
-            self.stop_paging(f"list page {page}", min(pages, self.max_pages - self.listing_pages_requested), page=page)
+        remaining = max(0, listing.count - len(self.seen_ids))
+        pages = math.ceil(remaining / len(listing.cards)) if listing.cards else 0
+        if fresh.stop_here(pages_not_read=min(pages, self.max_pages - self.listing_pages_requested)):
             return
         if parser.has_next_page(listing, len(self.seen_ids), len(new)):
             request = self.list_page(page + 1)
