@@ -253,14 +253,14 @@ def test_claims_of_dead_processes_are_recovered_and_live_ones_respected(crawl, d
 # --- item 6: SIGTERM while spill files are replayed -------------------------------------------
 
 def test_sigterm_during_spill_replay_reads_like_a_shutdown(mirror, crawl, database_url) -> None:
-    feeds, per_feed = 10, 100
+    feeds, per_feed = 10, 50
     slugs = serve_wwr(mirror, feeds, per_feed)
     args = {"categories": ",".join(slugs)}
     first = crawl("weworkremotely", base_url=mirror.url, database_url=DOWN, args=args,
                   settings={"DB_RETRY_TIMEOUT": "1"}, feed=False)
     assert first.stat("outsourcing/storage/spilled") == feeds * per_feed, first.log[-3000:]
     slugs = serve_wwr(mirror, feeds, per_feed, delay=0.25)
-    # Batches of 1: replaying 1,000 postings takes 1,000 transactions, long enough to interrupt.
+    # Batches of 1: replaying 500 postings takes 500 transactions, long enough to interrupt.
     running = crawl.start("weworkremotely", base_url=mirror.url, database_url=database_url, args=args,
                           settings={"DB_BATCH_SIZE": "1", "DOWNLOAD_DELAY": "0.1"}, feed=False)
     wait_for(lambda: stored_count(database_url) > 0)
