@@ -183,4 +183,228 @@ BEGIN
 END
 $migration$;
 
+-- 5: the read API's queries (issue 14) ------------------------------------------------------
+
+-- Search in title and description is case-insensitive substring search ("웹" finds "웹사이트",
+-- "react" finds "React.js"). PostgreSQL's text search does not split Korean, and pg_trgm
+-- extracts no trigram from a 1- or 2-character pattern ('%웹%', '%개발%'), so:
+-- - terms of 3+ characters: `outsourcing_search_text(title, description) LIKE '%term%'`, served
+--   by the trigram index postings_search_text (pg_trgm rechecks every candidate row, so the
+--   result is the substring test's whatever the index finds);
+-- - terms of 1-2 Hangul syllables: `outsourcing_hangul_grams(title, description) @@ query`,
+--   served by postings_search_hangul. The grams are the Hangul of the text with every syllable
+--   X written "X X", so that a run ABC becomes the lexemes A, AB, BC, C: every syllable pair of
+--   a run is a lexeme ('개발'), and every syllable starts one ('웹':* finds 웹사이트, 모바일웹).
+--   For such a term this is exactly the substring test, with no recheck of the (costly)
+--   expression, and the lexemes come from array_to_tsvector, not from a text search parser,
+--   so they do not depend on the database's LC_CTYPE;
+-- - terms of 1-2 other characters ("ui", "go"): the substring test without an index (such
+--   strings are common; the API finds them by walking the newest postings).
+-- pg_trgm classifies characters with LC_CTYPE: under C.UTF-8 or a UTF-8 locale Hangul is
+-- alphanumeric; under plain "C" it is not, and postings_search_text then finds no Hangul
+-- trigram (still correct results, no speed-up for Korean terms of 3+ syllables; /health says so).
+-- The functions are IMMUTABLE and indexed: never change a body without rebuilding its index.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE OR REPLACE FUNCTION outsourcing_search_text(title text, description text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN lower(title || E'\n' || coalesce(description, ''));
+
+-- Not inlined (the SET clause), with its real cost: otherwise the planner, which counts the
+-- regexp_replace calls as cheap, may walk a million rows computing this for each (~0.2 ms per
+-- Korean posting) instead of asking the index.
+CREATE OR REPLACE FUNCTION outsourcing_hangul_grams(title text, description text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE COST 5000 SET search_path = pg_catalog
+    RETURN array_to_tsvector(string_to_array(btrim(regexp_replace(
+        regexp_replace(title || ' ' || coalesce(description, ''), '[^가-힣]+', ' ', 'g'),
+        '([가-힣])', '\1 \1', 'g')), ' '));
+
+CREATE OR REPLACE FUNCTION outsourcing_lower_skills(skills text[]) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT coalesce(array_agg(lower(s)), '{}') FROM unnest(skills) s);
+
+CREATE INDEX IF NOT EXISTS postings_search_text
+    ON postings USING gin (outsourcing_search_text(title, description) gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS postings_search_hangul
+    ON postings USING gin (outsourcing_hangul_grams(title, description));
+-- Skills match case-insensitively (RemoteOK's "python" is Wishket's "Python").
+CREATE INDEX IF NOT EXISTS postings_skills_lower ON postings USING gin (outsourcing_lower_skills(skills));
+-- The API's one order (newest first, no posted_at last, then platform and external_id, all
+-- descending so that a keyset cursor is one row comparison) and the same per platform.
+CREATE INDEX IF NOT EXISTS postings_api_order
+    ON postings ((coalesce(posted_at, '-infinity'::timestamptz)) DESC, platform DESC, external_id DESC);
+CREATE INDEX IF NOT EXISTS postings_api_platform_order
+    ON postings (platform, (coalesce(posted_at, '-infinity'::timestamptz)) DESC, external_id DESC);
+
+INSERT INTO schema_version (version, description)
+VALUES (5, 'read API: trigram text search, Hangul syllable grams, lower-case skills, keyset order')
+ON CONFLICT (version) DO NOTHING;
+
+-- 6: alerts (issue 15) ----------------------------------------------------------------------
+
+-- Saved searches, as the dispatchers last synced them from their config files. The filter is a
+-- PostingFilter (outsourcing/query/filters.py) as JSON: any dispatcher can match any search in
+-- SQL, whichever node's config it came from; only sending needs the node's channel secrets.
+-- A search alerts only postings committed at or after active_from ("starts from now").
+CREATE TABLE IF NOT EXISTS alert_searches (
+    name           text        PRIMARY KEY,
+    filter         jsonb       NOT NULL,
+    channels       text[]      NOT NULL,           -- channel names (no secrets)
+    changes        boolean     NOT NULL DEFAULT false,  -- alert changes of postings it already alerted
+    change_fields  text[],                          -- only changes of these fields (null: any field)
+    digest_minutes integer     CHECK (digest_minutes > 0),  -- null: one message per posting
+    enabled        boolean     NOT NULL DEFAULT true,
+    active_from    timestamptz NOT NULL DEFAULT now(),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    synced_by      text                             -- host:pid of the dispatcher that last synced it
+);
+
+-- The transactional outbox: the triggers below add one row per posting inserted or changed, in
+-- the writer's own transaction (so a row is visible exactly when the posting is), but only
+-- while some saved search is enabled. A dispatcher deletes the rows it matched in the same
+-- transaction that creates the messages: no event is matched twice or lost, and ids need not
+-- be committed in order.
+CREATE TABLE IF NOT EXISTS alert_events (
+    id          bigserial   PRIMARY KEY,
+    platform    text        NOT NULL,
+    external_id text        NOT NULL,
+    kind        text        NOT NULL CHECK (kind IN ('new', 'changed')),
+    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()  -- just before the writer's commit
+);
+
+-- One message to one channel: a posting (key = search, platform, external_id) or a digest of
+-- several. status: pending -> sending (claimed, with a lease) -> delivered | pending (retry
+-- after next_attempt_at) | failed (after ALERTS_MAX_ATTEMPTS; `scrapy alerts retry`) | dropped
+-- (by hand: `scrapy alerts drop`).
+CREATE TABLE IF NOT EXISTS alert_messages (
+    id              bigserial   PRIMARY KEY,
+    search          text        NOT NULL REFERENCES alert_searches (name),
+    channel         text        NOT NULL,
+    key             text        NOT NULL,          -- the idempotency key: webhook-id, "id" in JSON Lines
+    digest          boolean     NOT NULL DEFAULT false,
+    status          text        NOT NULL DEFAULT 'pending'
+                                CHECK (status IN ('pending', 'sending', 'delivered', 'failed', 'dropped')),
+    attempts        integer     NOT NULL DEFAULT 0,
+    retry_base      integer     NOT NULL DEFAULT 0,   -- attempts before the last `retry`: failed at retry_base + max
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    lease_until     timestamptz,                   -- while sending: another dispatcher may take it after
+    leased_by       text,                          -- the dispatcher (host:pid:n) holding the lease
+    lease_key       integer,                       -- its advisory lock (727276, lease_key): held while it lives
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    delivered_at    timestamptz,
+    last_error      text,
+    UNIQUE (channel, key)
+);
+CREATE INDEX IF NOT EXISTS alert_messages_due ON alert_messages (next_attempt_at) WHERE status IN ('pending', 'sending');
+CREATE INDEX IF NOT EXISTS alert_messages_search_status ON alert_messages (search, status);
+
+-- One row per (search, channel, posting version): the first alert of a posting has version ''
+-- (its key is the contract's (search, platform, external_id)); a change alert (searches with
+-- changes = true) has the change's time. The primary key makes each delivered at most once
+-- into a message. message_id is null while the posting waits for its search's digest.
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    search      text        NOT NULL,
+    channel     text        NOT NULL,
+    platform    text        NOT NULL,
+    external_id text        NOT NULL,
+    version     text        NOT NULL DEFAULT '',
+    kind        text        NOT NULL CHECK (kind IN ('new', 'changed')),
+    event_at    timestamptz NOT NULL,              -- when the posting (version) was committed
+    change_at   timestamptz,                       -- change alerts: posting_changes.changed_at of the change
+    matched_at  timestamptz NOT NULL DEFAULT now(),
+    message_id  bigint REFERENCES alert_messages (id) DEFERRABLE INITIALLY DEFERRED,
+    -- in this order so that "has this search alerted this posting" is a prefix lookup
+    PRIMARY KEY (search, platform, external_id, version, channel)
+);
+CREATE INDEX IF NOT EXISTS alert_deliveries_message ON alert_deliveries (message_id);
+CREATE INDEX IF NOT EXISTS alert_deliveries_waiting ON alert_deliveries (search, channel, matched_at)
+    WHERE message_id IS NULL;
+
+-- The ledger: every attempt, written when it starts (outcome null while it runs; 'interrupted'
+-- once another dispatcher took over from a dead one) and completed with the receiver's answer.
+-- At most one acknowledged attempt per message, enforced here.
+CREATE TABLE IF NOT EXISTS alert_attempts (
+    id          bigserial   PRIMARY KEY,
+    message_id  bigint      NOT NULL REFERENCES alert_messages (id),
+    attempt     integer     NOT NULL,
+    node        text        NOT NULL,
+    started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at timestamptz,
+    outcome     text CHECK (outcome IN ('acknowledged', 'refused', 'error', 'lease_lost', 'interrupted')),
+    http_status integer,
+    error       text
+);
+CREATE INDEX IF NOT EXISTS alert_attempts_message ON alert_attempts (message_id, attempt);
+CREATE UNIQUE INDEX IF NOT EXISTS alert_attempts_one_ack ON alert_attempts (message_id) WHERE outcome = 'acknowledged';
+
+-- The idempotency key (outsourcing/alerts/messages.py: idempotency_key): the parts percent-encoded
+-- as Python's urllib.parse.quote(part, safe="-_.~") does, joined with ':' (ASCII: it is the
+-- webhook-id header). A change alert's key has the change's version as a fourth part.
+CREATE OR REPLACE FUNCTION outsourcing_alert_quote(part text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN part ~ '^[A-Za-z0-9._~-]*$' THEN part ELSE  -- the common case: nothing to encode
+           (SELECT coalesce(string_agg(
+                CASE WHEN byte BETWEEN 48 AND 57 OR byte BETWEEN 65 AND 90 OR byte BETWEEN 97 AND 122
+                          OR byte IN (45, 46, 95, 126)
+                     THEN chr(byte) ELSE '%' || upper(lpad(to_hex(byte), 2, '0')) END, '' ORDER BY i), '')
+            FROM (SELECT i, get_byte(convert_to(part, 'UTF8'), i) AS byte
+                  FROM generate_series(0, octet_length(convert_to(part, 'UTF8')) - 1) AS i) bytes) END;
+
+CREATE OR REPLACE FUNCTION outsourcing_alert_key(search text, platform text, external_id text, version text)
+    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN outsourcing_alert_quote(search) || ':' || outsourcing_alert_quote(platform) || ':'
+           || outsourcing_alert_quote(external_id)
+           || CASE WHEN coalesce(version, '') = '' THEN '' ELSE ':' || outsourcing_alert_quote(version) END;
+
+-- Statement-level triggers with transition tables: one INSERT ... SELECT per writer statement
+-- (COPY fires them too), nothing per row in PL/pgSQL, and nothing at all but one EXISTS probe
+-- while no search is enabled. pg_notify wakes LISTENing dispatchers at the commit.
+CREATE OR REPLACE FUNCTION outsourcing_alert_new_postings() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM alert_searches WHERE enabled) THEN
+        INSERT INTO alert_events (platform, external_id, kind)
+        SELECT platform, external_id, 'new' FROM alert_new_rows;
+        IF FOUND THEN
+            PERFORM pg_notify('outsourcing_alerts', 'events');
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION outsourcing_alert_changed_postings() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM alert_searches WHERE enabled) THEN
+        INSERT INTO alert_events (platform, external_id, kind)
+        SELECT n.platform, n.external_id, 'changed'
+        FROM alert_new_rows n JOIN alert_old_rows o USING (platform, external_id)
+        WHERE n.content_hash IS DISTINCT FROM o.content_hash;
+        IF FOUND THEN
+            PERFORM pg_notify('outsourcing_alerts', 'events');
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Created once (CREATE OR REPLACE TRIGGER would lock postings on every crawl's schema check).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'postings'::regclass AND tgname = 'postings_alert_new') THEN
+        CREATE TRIGGER postings_alert_new AFTER INSERT ON postings
+            REFERENCING NEW TABLE AS alert_new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION outsourcing_alert_new_postings();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'postings'::regclass AND tgname = 'postings_alert_changed') THEN
+        CREATE TRIGGER postings_alert_changed AFTER UPDATE ON postings
+            REFERENCING OLD TABLE AS alert_old_rows NEW TABLE AS alert_new_rows
+            FOR EACH STATEMENT EXECUTE FUNCTION outsourcing_alert_changed_postings();
+    END IF;
+END $$;
+
+INSERT INTO schema_version (version, description)
+VALUES (6, 'alerts: saved searches, outbox triggers on postings, messages, deliveries, attempt ledger')
+ON CONFLICT (version) DO NOTHING;
+
 COMMIT;

@@ -11,7 +11,10 @@ with, so the ratios hold even when the absolute numbers move with the machine's 
 3. recrawl: the same N postings again, unchanged: postings/s and WAL bytes vs the first ingest;
 4. shape: a crawl of many listing + detail pages: pages/s, postings/s and the CPU split between
    parsing, the pipelines and Scrapy itself, against an empty spider of the same shape;
-5. memory: peak RSS of crawls of N postings served as JSON listing pages of 100.
+5. memory: peak RSS of crawls of N postings served as JSON listing pages of 100;
+6. api: the read API over 1,000,000 generated postings: requests/s and p50/p99 per case (first
+   page, deep cursor, each filter, Korean and English search) against the same SQL run straight
+   through asyncpg (bench/api.py).
 
 Crawls run in a process each (bench.child: CrawlerProcess with the project's settings, the
 same path as `scrapy crawl`) against the local mirror, with politeness delays off. Every
@@ -347,9 +350,29 @@ async def bench_write(report: Report, size: int, records: list[dict[str, Any]], 
 
     print(f"write: {size:,} prepared records, batches of {batch_size}", flush=True)
     rows = [to_db_row(record) + (datetime.fromisoformat(record["scraped_at"]), None) for record in records]
-    ours_runs, copy_runs, plain_runs = [], [], []
+    ours_runs, copy_runs, plain_runs, bare_runs, alerting_runs = [], [], [], [], []
     rewrite = None
     for attempt in range(repeat):
+        # The alert triggers (schema.sql block 6) are installed on postings; with no saved
+        # search they do one EXISTS probe per statement. Measured against the writer without
+        # them (the schema before migration 6) and with a search enabled (outbox rows written).
+        async with db.fresh_database("write_bare") as url:
+            async with db.connect(url) as connection:
+                await connection.execute("DROP TRIGGER postings_alert_new ON postings; "
+                                         "DROP TRIGGER postings_alert_changed ON postings")
+            wall, wal = await _write_ours(url, records, batch_size, wal_attribution=wal_attribution, expect="inserted")
+            bare_runs.append(attempt_run(Run("write", "our batch writer, no alert triggers", size, wall, rows=size,
+                                             wal=wal)))
+        async with db.fresh_database("write_alerting") as url:
+            async with db.connect(url) as connection:
+                await connection.execute("INSERT INTO alert_searches (name, filter, channels) "
+                                         "VALUES ('bench', '{}'::jsonb, '{out}')")
+            wall, wal = await _write_ours(url, records, batch_size, wal_attribution=wal_attribution, expect="inserted")
+            events = await _count(url, "SELECT count(*) FROM alert_events")
+            if events != size:
+                raise RuntimeError(f"alert triggers recorded {events} outbox events for {size} new postings")
+            alerting_runs.append(attempt_run(Run("write", "our batch writer, a saved search enabled", size, wall,
+                                                 rows=size, wal=wal)))
         async with db.fresh_database("write_ours") as url:
             wall, wal = await _write_ours(url, records, batch_size, wal_attribution=wal_attribution, expect="inserted")
             ours_runs.append(attempt_run(Run("write", "our batch writer", size, wall, rows=size, wal=wal)))
@@ -389,8 +412,14 @@ async def bench_write(report: Report, size: int, records: list[dict[str, Any]], 
         tutorial = attempt_run(Run("write", "one INSERT+commit per row", size, wall, rows=size))
 
     ours = report.add(fastest(ours_runs), echo=False)
+    bare = report.add(fastest(bare_runs), echo=False)
+    alerting = report.add(fastest(alerting_runs), echo=False)
     copy = report.add(fastest(copy_runs), echo=False)
     plain = report.add(fastest(plain_runs), echo=False)
+    report.ratio("write", size, "writer with idle alert triggers (no search) / without triggers (rows/s)",
+                 ours.rate("rows") / bare.rate("rows"), ">= 0.95", at_least(0.95))
+    report.ratio("write", size, "writer with a saved search enabled / without triggers (rows/s)",
+                 alerting.rate("rows") / bare.rate("rows"), ">= 0.85", at_least(0.85))
     assert rewrite is not None
     for run in (rewrite, tutorial):
         report.add(run, echo=False)
@@ -515,6 +544,7 @@ BENCH_TITLES = {
     "recrawl": "3. unchanged re-crawl",
     "shape": "4. crawl shape (listing + detail pages)",
     "memory": "5. memory (listing pages of 100)",
+    "alerts": "6. alerts: latency during a crawl, dispatcher throughput",
 }
 
 
@@ -565,6 +595,10 @@ def render(report: Report, *, command: str, started: datetime, elapsed: float, m
             value = f"{ratio.value:+.1f} MB"
         elif ratio.unit == "%":
             value = f"{ratio.value:.0%}"
+        elif ratio.unit == "s":
+            value = f"{ratio.value * 1000:,.0f} ms"
+        elif ratio.unit == "/s":
+            value = f"{ratio.value:,.0f}/s"
         else:
             value = f"{ratio.value:.2f}x" if ratio.value < 100 else f"{ratio.value:,.0f}x"
         met = {None: "", True: "yes", False: "**no**"}[ratio.met]
@@ -574,6 +608,60 @@ def render(report: Report, *, command: str, started: datetime, elapsed: float, m
     if notes:
         lines += ["", "## Notes", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+#: The benchmarks of the crawl tables (the API benchmark has a section of its own).
+ALL_BENCHMARKS = {"ingest", "write", "shape", "memory", "alerts"}
+API_SECTION = "## API benchmark (issue 14)"
+#: Which benchmark a table row's first cell belongs to (recrawl rows come with ingest).
+_OWNER = {"recrawl": "ingest"}
+
+
+def merge_results(old: str, new: str, ran: set[str]) -> str:
+    """A partial run (--only, --sizes) replaces the rows it measured and keeps every other row and
+    note of the existing file (other benchmarks, other sizes), under the new run's header."""
+
+    def rows(text: str, section: str) -> list[str]:
+        if section not in text:
+            return []
+        body = text.split(section, 1)[1].split("\n## ", 1)[0]
+        return [line for line in body.splitlines() if line.startswith("| ") and not line.startswith("| benchmark")]
+
+    def identity(line: str, section: str) -> tuple[str, str]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        size = cells[2] if section == "## Figures" else cells[1]
+        return _OWNER.get(cells[0], cells[0]), size
+
+    def notes(text: str) -> list[str]:
+        if "## Notes" not in text:
+            return []
+        return [line for line in text.split("## Notes", 1)[1].split("\n## ", 1)[0].splitlines()
+                if line.startswith("- ")]
+
+    measured: set[tuple[str, str]] = set()
+    merged = new
+    for section in ("## Figures", "## Ratios against the baselines"):
+        measured |= {identity(line, section) for line in rows(new, section)}
+        kept = [line for line in rows(old, section) if identity(line, section) not in measured]
+        if not kept or section not in merged:
+            continue
+        head, tail = merged.split(section, 1)
+        table_end = tail.find("\n\n", tail.find("|---"))
+        table_end = len(tail) if table_end < 0 else table_end
+        merged = head + section + tail[:table_end] + "\n" + "\n".join(kept) + tail[table_end:]
+
+    def note_identity(line: str) -> tuple[str, str]:
+        words = line[2:].split(" ", 1)
+        size = line.split("(", 1)[1].split(")", 1)[0] if "(" in line else ""
+        return _OWNER.get(words[0], words[0]), size
+
+    kept_notes = [line for line in notes(old) if note_identity(line) not in measured]
+    if kept_notes:
+        if "## Notes" not in merged:
+            merged = merged.rstrip("\n") + "\n\n## Notes\n\n"
+        merged = merged.rstrip("\n") + "\n" + "\n".join(kept_notes) + "\n"
+    merged = merged.replace("- command: `", "- command (rows it did not measure are kept from earlier runs): `", 1)
+    return merged
 
 
 def _num(value: float | None, digits: int = 0) -> str:
@@ -591,8 +679,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="postings per benchmark, comma-separated (default: 10000,100000)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes (300,1500; crawl shape 200): a smoke run of every benchmark")
-    parser.add_argument("--only", default="ingest,write,shape,memory",
-                        help="benchmarks to run: ingest (with recrawl), write, shape, memory")
+    parser.add_argument("--only", default="ingest,write,shape,memory,alerts,api",
+                        help="benchmarks to run: ingest (with recrawl), write, shape, memory, alerts, api")
+    parser.add_argument("--api-size", type=int, default=None,
+                        help="postings in the API benchmark's database (default 1,000,000; --quick: 3,000)")
+    parser.add_argument("--api-keep", action="store_true",
+                        help="keep the API benchmark's database for the next run (and reuse a kept one)")
+    parser.add_argument("--api-seconds", type=float, default=None,
+                        help="seconds per API case and side (default 5; --quick: 0.3)")
     parser.add_argument("--shape-size", type=int, default=None,
                         help="detail pages of the crawl-shape benchmark (default: the smallest size)")
     parser.add_argument("--repeat", type=int, default=1,
@@ -611,7 +705,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.shape_size is None:
         args.shape_size = 200 if args.quick else min(args.sizes)
     args.only = {name.strip() for name in args.only.split(",") if name.strip()}
-    unknown = args.only - {"ingest", "write", "shape", "memory"}
+    if args.api_size is None:
+        args.api_size = 3000 if args.quick else 1_000_000
+    if args.api_seconds is None:
+        args.api_seconds = 0.3 if args.quick else 5.0
+    unknown = args.only - {"ingest", "write", "shape", "memory", "alerts", "api"}
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
     return args
@@ -634,6 +732,10 @@ async def run_suite(args: argparse.Namespace, workdir: Path) -> Report:
         await bench_shape(report, args.shape_size, workdir)
     if "memory" in args.only:
         await bench_memory(report, args.sizes, workdir)
+    if "alerts" in args.only:
+        from bench.alerts import bench_alerts
+
+        await bench_alerts(report, workdir, quick=args.quick)
     return report
 
 
@@ -648,20 +750,48 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     machine_line = machine()
     print(f"machine: {machine_line}", flush=True)
+    crawl_benches = args.only - {"api"}
+    api_figures = None
+    report = Report()
     with tempfile.TemporaryDirectory(prefix="outsourcing-bench-") as directory:
         try:
-            report = asyncio.run(run_suite(args, Path(directory)))
-        except (CrawlFailed, asyncpg.PostgresError, OSError) as error:
+            if crawl_benches:
+                report = asyncio.run(run_suite(args, Path(directory)))
+            if "api" in args.only:
+                from bench.api import run_api_bench
+
+                api_figures = asyncio.run(run_api_bench(args.api_size, args.api_seconds, keep=args.api_keep))
+        except (CrawlFailed, asyncpg.PostgresError, OSError, RuntimeError) as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
     if any(run.wal and run.wal.own_bytes is None for run in report.runs):
         report.notes.append("pg_waldump could not read the server's WAL: WAL figures are cluster-wide and "
                             "include whatever else the server wrote meanwhile.")
-    text = render(report, command=command.strip(), started=started, elapsed=time.perf_counter() - clock,
-                  machine_line=machine_line)
+    output = Path(args.output)
+    api_text = ""
+    if api_figures is not None:
+        from bench.api import render_api, summary
+
+        api_text = render_api(api_figures, started=started, command=command.strip(), machine_line=machine_line)
+        print(summary(api_figures))
+    existing = output.read_text(encoding="utf-8") if output.exists() else ""
+    if crawl_benches:
+        text = render(report, command=command.strip(), started=started, elapsed=time.perf_counter() - clock,
+                      machine_line=machine_line)
+        crawl_part, _, old_api = existing.partition(API_SECTION)
+        if crawl_part.strip() and (crawl_benches != ALL_BENCHMARKS or args.sizes != [10000, 100000]):
+            # A partial run keeps the rows it did not measure (other benchmarks, other sizes).
+            text = merge_results(crawl_part, text, crawl_benches)
+        section = api_text or (API_SECTION + old_api if old_api else "")
+        if section:
+            text = text.rstrip() + "\n\n" + section
+    else:
+        # `--only api`: the other sections of the file stay as the last full run wrote them.
+        from bench.api import merge_into
+
+        text = merge_into(existing, api_text)
     print()
     print(text)
-    output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     print(f"written to {output}")

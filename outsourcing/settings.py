@@ -58,8 +58,10 @@ EXTENSIONS = {
     "outsourcing.incremental.IncrementalCrawl": 510,
     # Noise to DEBUG: embedded PostgreSQL chatter, tracebacks of expected network failures.
     "outsourcing.logs.LogPolicy": 0,
+    # NotConfigured unless OUTSOURCING_ALERTS_CONFIG / ALERTS_CONFIG names an alerts file.
+    "outsourcing.alerts.extension.AlertsExtension": 520,
     # Work that may only follow a clean run (the store sends outsourcing.signals.run_finishing).
-    "outsourcing.storage.closing.UnseenPostingsCloser": 520,
+    "outsourcing.storage.closing.UnseenPostingsCloser": 530,
 }
 ITEM_PIPELINES = {
     "outsourcing.pipelines.validation.ValidationPipeline": 300,
@@ -116,6 +118,20 @@ RESTRICTED_PLATFORMS_ENABLED: list[str] = []
 # A platform whose last N finished runs (crawl_runs.exit_code) all failed is flagged in the
 # crawlall summary and logged as an error.
 FAILING_RUNS_THRESHOLD = 3
+
+# --- alerts (outsourcing/alerts, issue 15) ---------------------------------------------------
+# The TOML file of saved searches and channels; the environment's OUTSOURCING_ALERTS_CONFIG wins.
+# Unset: no alerts (the extension is not configured). Secrets never go here: see the README.
+ALERTS_CONFIG = None
+ALERTS_POLL_INTERVAL = 5.0    # seconds between polls when no NOTIFY arrives (fallback)
+ALERTS_SEND_TIMEOUT = 10.0    # seconds one send may take (connect + answer)
+ALERTS_LEASE_SECONDS = 60.0   # a claimed message is someone else's to take after this (at least 3 x send timeout)
+ALERTS_MAX_ATTEMPTS = 10      # then the message is `failed` (scrapy alerts retry)
+ALERTS_BACKOFF_BASE = 5.0     # seconds before the 2nd attempt; doubles each time
+ALERTS_BACKOFF_MAX = 3600.0
+ALERTS_BATCH = 100            # messages claimed at once
+ALERTS_CONCURRENCY = 8        # sends in flight at once per dispatcher
+ALERTS_DRAIN_TIMEOUT = 10.0   # at the end of a crawl: seconds to deliver what is due (0: none)
 
 # --- progress and logs -----------------------------------------------------------------------
 PROGRESS_INTERVAL = 60.0      # seconds between progress lines

@@ -81,9 +81,21 @@ INCREMENTAL_SKIPPED_STORED = PREFIX + "incremental/skipped_stored"
 
 # --- items ---------------------------------------------------------------------------------------
 DUPLICATES = PREFIX + "duplicates"
-VALIDATION_NUL_STRIPPED = PREFIX + "validation/nul_stripped"
-VALIDATION_ITEMS_WITH_NUL = PREFIX + "validation/items_with_nul"
-VALIDATION_PII_REMOVED = PREFIX + "validation/pii_removed"
+# Counted where a posting is built (outsourcing.items.new_posting) and added to the stats by the
+# validation pipeline. The NUL keys keep the names they had when validation stripped NULs itself:
+# dashboards read them.
+VALIDATION_NUL_STRIPPED = PREFIX + "validation/nul_stripped"     # NUL characters dropped
+VALIDATION_ITEMS_WITH_NUL = PREFIX + "validation/items_with_nul"  # postings that had any
+TEXT_SURROGATES_REPAIRED = PREFIX + "text/surrogates_repaired"   # UTF-16 surrogates (lone: U+FFFD)
+PII_REMOVED = PREFIX + "pii/removed"    # fields, skills and raw strings that held personal data
+PII_ITEMS = PREFIX + "pii/items"        # postings that held any
+
+
+def unknown_value(platform: str, field: str, value: str) -> str:
+    """A value of a platform's own field that the parser has no mapping for (PeoplePerHour's
+    `location_type`), so that a new one is noticed in the stats rather than silently null."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in value.strip().lower())[:40] or "empty"
+    return f"{PREFIX}unknown_values/{platform}/{field}/{cleaned}"
 KMONG_CONFIDENTIAL_SKIPPED = PREFIX + "kmong/confidential_skipped"
 
 

@@ -61,11 +61,20 @@ _SYMBOL = "|".join(re.escape(symbol) for symbol in sorted(CURRENCY_SYMBOLS, key=
 _UNKNOWN_WORDS = re.compile(r"협의|미정|추후|상의|negotia|to be (?:agreed|discussed)|\bTBD\b|\bN/?A\b", re.I)
 
 _TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # A daily or weekly rate ("일 30만원", "주 100만원", "$300/day") is neither fixed nor monthly:
+    # the contract has no type for it, so the amount is kept and the type is null.
+    # "/day" and "/week" count only right after an amount: "10-30 hrs/week" is a workload.
+    ("daily", re.compile(r"^\s*일\s*(?=[\d(₩])|일당|일급|일\s*단가|(?:\d[\d,.]*[kKmM]?|원)\s*/\s*(?:일|day)\b|\d\s*(?:per|a)\s+day\b|\bdaily\b", re.I)),
+    ("weekly", re.compile(r"^\s*주\s*(?=[\d(₩])|주급|주\s*단가|(?:\d[\d,.]*[kKmM]?|원)\s*/\s*(?:주|w(?:ee)?k)\b|\d\s*(?:per|a)\s+week\b|\bweekly\b", re.I)),
     ("monthly", re.compile(r"/\s*월|월\s*(?:금액|단가|급여|급)|^\s*월\s|per\s+month|/\s*mo(?:nth)?\b|monthly|기간제", re.I)),
     ("hourly", re.compile(r"/\s*(?:시간|hr|hour|h)\b|시급|시간당|per\s+hour|hourly", re.I)),
     ("yearly", re.compile(r"연봉|/\s*(?:년|yr|year)\b|per\s+(?:year|annum)|yearly|annual", re.I)),
     ("fixed", re.compile(r"fixed|고정|총\s*금액|예상\s*금액|도급|외주", re.I)),
 )
+# "Fixed Price or Hourly": a posting that offers both states no pay basis.
+_EITHER = re.compile(r"fixed[\w ]*?(?:\bor\b|/|,|&|\band\b)\s*hourly|hourly[\w ]*?(?:\bor\b|/|,|&|\band\b)\s*fixed", re.I)
+#: Pay bases the contract has no budget_type for: the amount is kept, the type is null.
+UNTYPED_BASES = frozenset({"daily", "weekly", "either"})
 
 
 def number(value: Any) -> Number | None:
@@ -128,66 +137,150 @@ def budget_from_amounts(
     return Budget(low, high, currency, budget_type)
 
 
-def detect_budget_type(text: str, default: str | None = None) -> str | None:
+def pay_basis(text: str) -> str | None:
+    """What an amount pays for, as the text says it: a contract type (fixed, hourly, monthly,
+    yearly), or "daily", "weekly", "either" (fixed or hourly), which the contract has no type
+    for; None when the text does not say."""
+    if _EITHER.search(text):
+        return "either"
     for name, pattern in _TYPE_PATTERNS:
         if pattern.search(text):
             return name
-    return default
+    return None
+
+
+def detect_budget_type(text: str, default: str | None = None) -> str | None:
+    """The contract's budget_type the text states; `default` when it states none; None when it
+    states a basis the contract has no type for (a daily or weekly rate, "fixed or hourly")."""
+    basis = pay_basis(text)
+    if basis in UNTYPED_BASES:
+        return None
+    return basis or default
 
 
 # --- Korean amounts ---------------------------------------------------------------------------
 
-_KRW_TERM = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(억|천만|백만|만|천)?")
-_RANGE_SPLIT = re.compile(r"\s*(?:~|～|〜|–|—|-|에서|부터)\s*")
+# One term of an amount: a number, an optional unit of 10^3..10^8, an optional 원. What follows a
+# number can make it something else than money: 2026년, 6개월, 3명, 10%, 2회 ...
+_KRW_TERM = re.compile(
+    r"(?<![\d.,])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d,]*\.\d)"
+    r"[ \t]*(?P<unit>억|천만|백만|만|천)?"
+    r"(?P<won>[ \t]*(?:원|KRW\b))?"
+    r"(?P<other>[ \t]*(?:개월|년|달|주|일|시간|분|초|명|인|%|퍼센트|회|차|건|개|세|월|호|층|위|등|번|배|페이지|시|page|pages|months?|years?|weeks?|days?|hours?|people)(?![A-Za-z]))?",
+    re.I,
+)
+# Dates, times and phone-like runs are not amounts: blanked out (same length) before reading.
+_NOT_AMOUNTS = re.compile(
+    r"\d{2,4}\s*[./-]\s*\d{1,2}\s*[./-]\s*\d{1,2}\.?"   # 2026.10.01, 26-10-01
+    r"|\d{1,2}:\d{2}(?::\d{2})?"                          # 09:30
+    r"|\d{4}\s*[./]\s*\d{1,2}(?![\d,])"                   # 2026.10
+)
+_KRW_UNIT_ORDER = {unit: value for unit, value in KRW_UNITS.items()}
+_RANGE_JOIN = re.compile(r"[ \t]*(?:~|～|〜|–|—|-|에서|부터)[ \t]*")
+_LOWER_WORDS = re.compile(r"이상|초과|부터|최소|\+")
+_UPPER_WORDS = re.compile(r"이하|미만|까지|최대")
+
+
+@dataclass(frozen=True)
+class _Amount:
+    value: Decimal
+    unit: int          # multiplier of its last term (1 for plain won)
+    money: bool        # written with a unit or 원, so money for sure
+    start: int
+    end: int
+
+
+def _krw_amounts(text: str) -> list[_Amount]:
+    """The amounts in a Korean budget string, in order. A number followed by another unit
+    (years, months, counts) is not one; consecutive terms with falling units are one amount
+    ("1억 2,000만원")."""
+    amounts: list[_Amount] = []
+    current: _Amount | None = None
+    for match in _KRW_TERM.finditer(text):
+        if match.group("other"):
+            if current:
+                amounts.append(current)
+                current = None
+            continue
+        try:
+            value = Decimal(match.group("num").replace(",", ""))
+        except InvalidOperation:
+            continue
+        unit_name = match.group("unit")
+        unit = KRW_UNITS[unit_name] if unit_name else 1
+        money = bool(unit_name or match.group("won"))
+        joinable = (
+            current is not None and unit_name and current.unit > unit and current.money
+            and not text[current.end: match.start()].strip()
+            and not re.search("원|KRW", text[current.start: current.end], re.I)
+        )
+        if joinable and current is not None:
+            current = _Amount(current.value + value * unit, unit, True, current.start, match.end())
+        else:
+            if current:
+                amounts.append(current)
+            current = _Amount(value * unit, unit, money, match.start(), match.end())
+        if match.group("won") and current is not None:
+            amounts.append(current)
+            current = None
+    if current:
+        amounts.append(current)
+    return amounts
 
 
 def parse_krw(text: Any, *, default_type: str | None = "fixed") -> Budget:
     """A Korean budget string in won: "350,000원", "500만원", "1억 2,000만원", "300~500만원",
-    "월 금액 7,000,000원 /월" (monthly), "500만원 이상" (open upper bound), "협의 후 결정"."""
+    "월 단가 : 650만원 ~ 750" (the first bound's unit applies to the second), "월 금액 7,000,000원
+    /월" (monthly), "500만원 이상" (open upper bound), "협의 후 결정" (unknown).
+
+    Only the amount counts: years, months, durations and counts written beside it ("월 550만 원
+    (6개월)", "2,000만원 (2026년 기준)", "3,000만원 · 3개월") never enter it. A daily or weekly rate
+    ("일 30만원") keeps its amount with a null type (the contract has none for it)."""
     if text is None:
         return UNKNOWN
     source = str(text).strip()
     if not source or _UNKNOWN_WORDS.search(source) and not re.search(r"\d", source):
         return UNKNOWN
     budget_type = detect_budget_type(source, default_type)
-    sides = [side for side in _RANGE_SPLIT.split(source) if re.search(r"\d", side)]
-    if not sides:
+    reading = _NOT_AMOUNTS.sub(lambda m: " " * len(m.group(0)), source)
+    amounts = _krw_amounts(reading)
+    if not amounts:
         return UNKNOWN
-    amounts: list[tuple[Decimal, bool]] = [_krw_amount(side) for side in sides[:2]]
-    # "300~500만원": a unit written once at the end applies to both sides.
-    if len(amounts) == 2 and not amounts[0][1] and amounts[1][1]:
-        unit = _last_unit(sides[1])
-        amounts[0] = (amounts[0][0] * unit, True)
-    values = [number(amount) for amount, _ in amounts]
-    if len(values) == 1:
-        low = high = values[0]
-        if re.search(r"이상|초과|부터\s*$|\+\s*$|최소", source):
-            high = None
-        elif re.search(r"이하|미만|까지|최대", source):
-            low = None
-        return budget_from_amounts(low, high, "KRW", budget_type)
-    return budget_from_amounts(values[0], values[1], "KRW", budget_type)
-
-
-def _krw_amount(side: str) -> tuple[Decimal, bool]:
-    """Sum of the terms of one amount ("1억 2,000만" = 120,000,000); whether a unit was seen."""
-    total = Decimal(0)
-    had_unit = False
-    for digits, unit in _KRW_TERM.findall(side):
-        try:
-            value = Decimal(digits.replace(",", ""))
-        except InvalidOperation:
-            continue
-        if unit:
-            had_unit = True
-            value *= KRW_UNITS[unit]
-        total += value
-    return total, had_unit
-
-
-def _last_unit(side: str) -> int:
-    units = [unit for _, unit in _KRW_TERM.findall(side) if unit]
-    return KRW_UNITS[units[-1]] if units else 1
+    # The first two amounts a range joins; else the first that is money for sure; else the only
+    # bare number.
+    pair: tuple[_Amount, _Amount] | None = None
+    for first, second in zip(amounts, amounts[1:], strict=False):
+        if (first.money or second.money) and _RANGE_JOIN.fullmatch(reading[first.end: second.start]):
+            pair = (first, second)
+            break
+    if pair is None and len(amounts) == 2 and not amounts[0].money and not amounts[1].money \
+            and _RANGE_JOIN.fullmatch(reading[amounts[0].end: amounts[1].start]):
+        pair = (amounts[0], amounts[1])
+    if pair:
+        first, second = pair
+        low_value, high_value = first.value, second.value
+        if not first.money and second.money:      # "300~500만원": the unit written once, at the end
+            low_value *= second.unit
+        elif first.money and not second.money:    # "650만원 ~ 750": the first bound's unit
+            high_value *= first.unit
+        return budget_from_amounts(number(low_value), number(high_value), "KRW", budget_type)
+    money = [amount for amount in amounts if amount.money]
+    if money:
+        chosen = money[0]
+    elif len(amounts) == 1:
+        chosen = amounts[0]
+    else:
+        return UNKNOWN  # several bare numbers and no unit: nothing says which is the amount
+    value = number(chosen.value)
+    low: Number | None = value
+    high: Number | None = value
+    before = reading[max(0, chosen.start - 6): chosen.start]
+    after = reading[chosen.end: chosen.end + 6]
+    if _LOWER_WORDS.search(after) or re.search("최소", before) or re.search(r"부터\s*$", reading):
+        high = None
+    elif _UPPER_WORDS.search(after) or re.search("최대", before):
+        low = None
+    return budget_from_amounts(low, high, "KRW", budget_type)
 
 
 # --- amounts with symbols or codes (global platforms) -----------------------------------------
@@ -219,7 +312,7 @@ def parse_money(text: Any, *, default_currency: str | None = None, default_type:
     source = str(text).strip()
     if not source:
         return UNKNOWN
-    if re.search(r"\d\s*(?:원|만원|억)", source):
+    if re.search(r"\d\s*(?:억|천만|백만|만|천)?\s*원|\d\s*(?:억|만)", source):
         return parse_krw(source, default_type=default_type)
     budget_type = detect_budget_type(source, default_type)
     matches = [m for m in _AMOUNT_RE.finditer(source) if m.group("num")]

@@ -2,11 +2,18 @@
 
 A posting that breaks the contract is dropped (DropItem) with a reason code, counted in stats
 under `outsourcing/rejected/<reason>`, and stored in rejected_items with its raw content, so
-nothing is lost without a trace. Two repairs happen here, both counted, because the database
-could not store the value otherwise or the contract forbids keeping it:
-- NUL characters are stripped from every string (`outsourcing/validation/nul_stripped`);
-- on platforms whose clients are private persons, e-mail addresses and phone numbers are
-  removed from every field and the raw payload (`outsourcing/validation/pii_removed`).
+nothing is lost without a trace.
+
+Validation only checks; it repairs nothing. Text is made safe once, where the posting is built
+(`outsourcing.items.new_posting`: NUL and lone surrogates removed, personal data of private
+clients removed, whole floats made integers), and what the builder counted while doing so
+travels on the item (`stat_counts`) and is added to the crawl's stats here. A posting that still
+carries text PostgreSQL cannot hold (`text:<field>`), personal data on a private-client platform
+(`pii:<field>`) or a whole number written as a float (`format:<field>`) was not built by the
+builder, or was changed after it: it is rejected with that reason, not silently repaired. The
+contract fields are always checked (in one pass over their text joined); the raw payload only
+when it is not the object the builder cleaned (`raw_as_built`), so the deep walk over it that
+validation used to do per posting is gone.
 """
 
 from __future__ import annotations
@@ -21,8 +28,17 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from outsourcing import stats as keys
-from outsourcing.items import CONTRACT_FIELDS, FIELD_TYPES, PRIVATE_CLIENT_PLATFORMS, REQUIRED_FIELDS
-from outsourcing.normalize.text import contains_pii, scrub_pii_deep
+from outsourcing.items import (
+    BUILDER_FIELDS,
+    CONTRACT_FIELDS,
+    FIELD_TYPES,
+    PRIVATE_CLIENT_PLATFORMS,
+    REQUIRED_FIELDS,
+    TEXT_FIELDS,
+    PostingItem,
+)
+from outsourcing.normalize.pii import contains_pii, payload_holds_pii
+from outsourcing.normalize.text import unstorable
 from outsourcing.pipelines.common import store_of
 from outsourcing.storage.store import PostingStore
 
@@ -51,6 +67,9 @@ def check_posting(data: dict[str, Any]) -> list[tuple[str, str]]:
         problem = _check_type(name, value, FIELD_TYPES[name])
         if problem:
             problems.append(problem)
+    if problems:
+        return problems
+    problems.extend(check_text(data))
     if problems:
         return problems
     low, high = data["budget_min"], data["budget_max"]
@@ -84,6 +103,8 @@ def _check_type(name: str, value: Any, kind: Any) -> tuple[str, str] | None:
             return f"range:{name}", f"{name} is not finite"
         if value < 0:
             return f"range:{name}", f"{name}={value} is negative"
+        if isinstance(value, float) and value.is_integer():
+            return f"format:{name}", f"{name}={value} is a whole number written as a float (JSON numbers are integers when whole)"
         return None
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -105,34 +126,65 @@ def _check_type(name: str, value: Any, kind: Any) -> tuple[str, str] | None:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return f"format:{name}", f"{name}={value[:60]!r} is not ISO 8601"
-        if moment.utcoffset() is None or moment.utcoffset().total_seconds() != 0 or not value.endswith("+00:00"):
+        offset = moment.utcoffset()
+        if offset is None or offset.total_seconds() != 0 or not value.endswith("+00:00"):
             return f"format:{name}", f"{name}={value[:60]!r} is not in UTC with offset +00:00"
         return None
     return None
 
 
-def strip_nul(value: Any) -> tuple[Any, int]:
-    """`value` with NUL characters removed from every string; how many were removed."""
+def check_text(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Text the database cannot hold (NUL, lone surrogates) in any text field, skill or the raw
+    payload; on private-client platforms, personal data in them. The fields' text is searched
+    joined, once; a field is named only when something was found. The raw payload is walked only
+    when it is not the one `new_posting` cleaned."""
+    problems: list[tuple[str, str]] = []
+    private = data.get("platform") in PRIVATE_CLIENT_PLATFORMS
+    texts: list[tuple[str, str]] = []
+    for name in CONTRACT_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            texts.append((name, value))
+        elif name == "skills" and isinstance(value, list):
+            texts.extend((name, skill) for skill in value if isinstance(skill, str))
+    # Newlines join them: no pattern below spans one, so nothing is found across two fields.
+    joined = "\n".join(text for _, text in texts)
+    if unstorable(joined):
+        for name, text in texts:
+            what = unstorable(text)
+            if what:
+                problems.append((f"text:{name}", f"{name} holds {what}, which PostgreSQL cannot store"))
+                break
+    elif private and contains_pii(joined):
+        for name, text in texts:
+            if (name in TEXT_FIELDS or name == "skills") and contains_pii(text):
+                problems.append((f"pii:{name}", f"{name} holds an e-mail address or phone number of a private client"))
+                break
+    raw = data.get("raw")
+    if raw is not None and raw is not data.get("raw_as_built"):
+        what = _unstorable_in(raw)
+        if what:
+            problems.append(("text:raw", f"the raw payload holds {what}, which PostgreSQL cannot store"))
+        elif private and payload_holds_pii(raw):
+            problems.append(("pii:raw", "the raw payload holds an e-mail address or phone number of a private client"))
+    return problems
+
+
+def _unstorable_in(value: Any) -> str | None:
     if isinstance(value, str):
-        count = value.count("\x00")
-        return (value.replace("\x00", ""), count) if count else (value, 0)
+        return unstorable(value)
     if isinstance(value, dict):
-        total = 0
-        cleaned: dict[Any, Any] = {}
         for key, item in value.items():
-            key, key_count = strip_nul(key)
-            cleaned[key], count = strip_nul(item)
-            total += count + key_count
-        return cleaned, total
-    if isinstance(value, list):
-        total = 0
-        items = []
+            found = (unstorable(key) if isinstance(key, str) else None) or _unstorable_in(item)
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
         for item in value:
-            item, count = strip_nul(item)
-            items.append(item)
-            total += count
-        return items, total
-    return value, 0
+            found = _unstorable_in(item)
+            if found:
+                return found
+    return None
 
 
 class ValidationPipeline:
@@ -155,15 +207,23 @@ class ValidationPipeline:
             await self.store.release()
 
     async def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
-        self._repair(adapter)
-        data = {name: adapter.get(name) for name in adapter.field_names() if name in adapter}
-        if not isinstance(item, dict) and not ItemAdapter.is_item(item):
-            problems = [("type:item", f"not an item: {type(item).__name__}")]
+        problems: list[tuple[str, str]] | None = None
+        if isinstance(item, (dict, PostingItem)):
+            values: dict[str, Any] = dict(item)  # a plain read: ItemAdapter's layers cost more here
+        elif ItemAdapter.is_item(item):
+            values = ItemAdapter(item).asdict()
         else:
-            problems = check_posting(data)
+            values = {}
+            problems = [("type:item", f"not an item: {type(item).__name__}")]
+        counted = values.get("stat_counts")
+        if isinstance(counted, dict):
+            for key, amount in counted.items():
+                self.stats.inc_value(key, amount)
+        if problems is None:
+            problems = check_posting(values)
         if not problems:
             return item
+        data = {name: value for name, value in values.items() if name not in BUILDER_FIELDS}
         reason, _ = problems[0]
         detail = "; ".join(text for _, text in problems)
         self.stats.inc_value(keys.rejected(reason))
@@ -177,35 +237,3 @@ class ValidationPipeline:
                 "item": data,
             })
         raise DropItem(f"{reason}: {detail}")
-
-    def _repair(self, adapter: ItemAdapter) -> None:
-        nul_total = 0
-        for name in list(adapter.field_names()):
-            if name not in adapter:
-                continue
-            value, count = strip_nul(adapter[name])
-            if count:
-                adapter[name] = value
-                nul_total += count
-            if isinstance(value, float) and value.is_integer() and FIELD_TYPES.get(name) == "number":
-                adapter[name] = int(value)  # JSON numbers are integers when whole
-        if nul_total:
-            self.stats.inc_value(keys.VALIDATION_NUL_STRIPPED, nul_total)
-            self.stats.inc_value(keys.VALIDATION_ITEMS_WITH_NUL)
-        if adapter.get("platform") in PRIVATE_CLIENT_PLATFORMS:
-            for name in list(adapter.field_names()):
-                if name in adapter and name not in ("url", "platform", "external_id", "scraped_at"):
-                    value = adapter[name]
-                    if value is not None and contains_pii_deep(value):
-                        adapter[name] = scrub_pii_deep(value)
-                        self.stats.inc_value(keys.VALIDATION_PII_REMOVED)
-
-
-def contains_pii_deep(value: Any) -> bool:
-    if isinstance(value, str):
-        return contains_pii(value)
-    if isinstance(value, dict):
-        return any(contains_pii_deep(item) for item in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(contains_pii_deep(item) for item in value)
-    return False

@@ -1,8 +1,21 @@
-"""Checks the parsers and spiders share to tell an answer they can read from one they cannot:
-an API's JSON, an error status, a body that is not text. Each raises `PageNotRecognised` with
-the reason codes the crawl reports and the tests assert (`challenge_page`, `not_json`,
-`invalid_json`, `unexpected_structure`, `http_<status>`, `not_text`), so a block page or a
-layout change is never read as "no postings".
+"""What every platform parser shares: the one parser interface and its result, the checks that
+tell an answer a parser can read from one it cannot, and the text helpers for selectors.
+
+The interface. Every `outsourcing/platforms/<name>/parser.py` has
+
+- `parse_listing(response, scraped_at) -> Listing`: one listing answer (an API page, a feed, an
+  HTML listing page, a sitemap) read: postings it gives whole (`items`), postings to complete
+  with their detail answer (`entries`, the platform's own records), and what it says about
+  paging;
+- where the platform has detail answers, `parse_detail(response, entry, scraped_at) ->
+  PostingItem` (the entry completed with its detail; None for a posting the platform keeps
+  private) and, where a listing entry alone is worth storing when the detail is not,
+  `item_from_entry(entry, scraped_at, ...)`.
+
+Both raise `PageNotRecognised` with the reason codes the crawl reports and the tests assert
+(`challenge_page`, `not_json`, `invalid_json`, `unexpected_structure`, `http_<status>`,
+`not_text`, ...), so a block page or a layout change is never read as "no postings". Spiders only
+crawl: requests, paging and politeness.
 
 Pure functions of the response (no spider state, no I/O), like the parsers that call them.
 """
@@ -11,9 +24,81 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
+from parsel import Selector, SelectorList
 from scrapy.http import Response, TextResponse
+
+from outsourcing.items import PostingItem
+from outsourcing.normalize.text import clean_line
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One listing answer, read. Every `parse_listing` returns one.
+
+    Paging facts are the platform's own, None where it does not state them: `page` (this page's
+    number), `next_page` (the number it names as next), `pages` (how many pages), `total` (how
+    many postings the listing has across pages), `next_url` (a link to the next page); `more` lists
+    further listing documents the answer names (a sitemap index's children); `skipped` counts
+    blocks that look like postings but are not (promoted cards).
+    """
+
+    items: list[PostingItem] = field(default_factory=list)
+    entries: list[Any] = field(default_factory=list)
+    page: int | None = None
+    next_page: int | None = None
+    pages: int | None = None
+    total: int | None = None
+    next_url: str | None = None
+    more: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+    @property
+    def listed(self) -> int:
+        """Postings on this page, whole or to be completed."""
+        return len(self.items) + len(self.entries)
+
+    @property
+    def has_next(self) -> bool:
+        """Whether the answer says a page follows. An empty page ends the walk whatever the
+        counts say: never loop on nothing."""
+        if not self.listed:
+            return False
+        if self.next_url:
+            return True
+        if self.page is not None and self.pages is not None:
+            return self.page < self.pages
+        return False
+
+
+# --- text of selected nodes -------------------------------------------------------------------
+
+
+def node_text(node: Selector | SelectorList[Selector] | None) -> str | None:
+    """A node's text content (like the DOM's textContent: text nodes joined as they are), as one
+    clean line; the first node of a list; None when empty."""
+    if node is None or (isinstance(node, SelectorList) and not node):
+        return None
+    first = node[0] if isinstance(node, SelectorList) else node
+    return clean_line("".join(first.xpath(".//text()").getall()))
+
+
+def own_text(node: Selector) -> str | None:
+    """The element's own text, without its children's (a mark's tooltip stays out); its whole
+    text when it has none of its own."""
+    return clean_line("".join(node.xpath("./text()").getall())) or node_text(node)
+
+
+def spaced_text(node: Selector, exclude: str | None = None) -> str | None:
+    """Text nodes joined by spaces (values in separate tags must not run together), leaving out
+    the elements whose class contains `exclude`."""
+    if exclude:
+        path = f".//text()[not(ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' {exclude} ')])]"
+    else:
+        path = ".//text()"
+    return clean_line(" ".join(node.xpath(path).getall()))
 
 
 class PageNotRecognised(Exception):

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +50,7 @@ import asyncpg
 
 from outsourcing.items import CONTRACT_FIELDS, HASH_EXCLUDED, content_hash
 from outsourcing.normalize.money import number
+from outsourcing.normalize.text import storable_text
 
 #: Columns written from a posting record, in COPY order.
 STAGE_COLUMNS: tuple[str, ...] = CONTRACT_FIELDS + ("raw", "content_hash")
@@ -400,16 +400,16 @@ def _rejected_row(entry: dict[str, Any], run_id: int | None) -> tuple[Any, ...]:
 
 # --- values PostgreSQL can store, whatever a record holds ------------------------------------------
 
-_UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 _MAX_DEPTH = 64
 
 
 def storable(value: Any, _depth: int = 0) -> Any:
-    """`value` as plain JSON data PostgreSQL can hold in text and jsonb: NUL characters removed,
-    lone surrogates (text that is not Unicode) replaced by U+FFFD, dict keys as text, NaN and
-    infinities as null, anything else as its str(); nesting cut at 64 levels (a cycle)."""
+    """`value` as plain JSON data PostgreSQL can hold in text and jsonb: its strings as
+    `normalize.text.storable_text` makes them (NUL removed, surrogates repaired), dict keys as
+    text, NaN and infinities as null, anything else as its str(); nesting cut at 64 levels (a
+    cycle)."""
     if isinstance(value, str):
-        return _UNSTORABLE_CHARACTERS.sub(_replacement, value)
+        return storable_text(value)
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
@@ -429,10 +429,6 @@ def storable(value: Any, _depth: int = 0) -> Any:
 def storable_json(value: Any) -> str:
     """JSON text of `value` that a jsonb column accepts (see `storable`)."""
     return json.dumps(storable(value), ensure_ascii=False)
-
-
-def _replacement(match: re.Match[str]) -> str:
-    return "" if match.group() == "\x00" else "\ufffd"
 
 
 def _text_of(value: Any) -> str:

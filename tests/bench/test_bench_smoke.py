@@ -40,16 +40,30 @@ def test_quick_bench_prints_and_writes_the_table(tmp_path: Path, server_url: str
     for expected in [("ingest", "scrapy, no pipelines"), ("ingest", "ours"), ("ingest", "one INSERT+commit per item"),
                      ("recrawl", "ours, unchanged"), ("write", "our batch writer"), ("write", "COPY into a bare table"),
                      ("write", "plain batched upserts"), ("shape", "empty spider"), ("shape", "ours"),
-                     ("memory", "ours, listing pages of 100")]:
+                     ("memory", "ours, listing pages of 100"), ("write", "our batch writer, no alert triggers"),
+                     ("write", "our batch writer, a saved search enabled"), ("alerts", "dispatcher -> signed webhooks"),
+                     ("alerts", "raw HTTP POSTs, no database (baseline)")]:
         assert expected in variants, f"{expected} missing from the figures"
 
     ratios = text.split("## Ratios against the baselines", 1)[1].split("## Notes", 1)[0]
     ratio_rows = [line.strip("|").split("|") for line in ratios.splitlines()
                   if line.startswith("| ") and not line.startswith("| benchmark")]
     targeted = [row for row in ratio_rows if row[4].strip()]
-    assert {row[0].strip() for row in targeted} >= {"ingest", "recrawl", "write", "memory"}
+    assert {row[0].strip() for row in targeted} >= {"ingest", "recrawl", "write", "memory", "alerts"}
     for row in targeted:  # every target has a verdict, whatever it is
         assert row[5].strip() in ("yes", "**no**"), row
     # WAL of the first ingest and of the re-crawl were measured (a number, not "-").
     recrawl = next(row for row in rows if "| recrawl | ours, unchanged |" in row)
     assert recrawl.split("|")[10].strip() not in ("", "-")
+
+    # The read API benchmark ran too: a row per case with both sides and the ratio's verdict.
+    api = text.split("## API benchmark (issue 14)", 1)[1]
+    api_rows = [line.strip("|").split("|") for line in api.splitlines()
+                if line.startswith("| ") and not line.startswith("| case")]
+    cases = {row[0].strip() for row in api_rows}
+    assert {"first page", "deep cursor (middle of the table)", "search 웹 (Korean, 1 syllable)",
+            "search react (English, common)"} <= cases
+    for row in api_rows:
+        assert float(row[2].replace(",", "")) > 0 and float(row[5].replace(",", "")) > 0, row  # API and raw req/s
+        assert row[9].strip() in ("yes", "**no**"), row
+

@@ -150,6 +150,7 @@ def test_freemoa_crawl_session_pages_details_and_withheld_projects(mirror, crawl
         assert not leaked, (row["external_id"], leaked)
         assert "client_id" not in json.loads(row["raw"])["list_row"]
     assert result.stat("outsourcing/validation/pii_removed") is None  # the parser had done it already
+    assert result.stat("outsourcing/pii/removed") > 0  # removed once, where the postings were built
 
     run = query(database_url, "SELECT * FROM crawl_runs")[0]
     assert (run["spider"], run["exit_code"], run["scraped"], run["inserted"]) == ("freemoa", 0, TOTAL, TOTAL)

@@ -168,13 +168,13 @@ def scrapyd_config(root: Path, port: int) -> str:
 
 
 @contextmanager
-def scrapyd_node(root: Path, database_url: str) -> Iterator[ScrapydNode]:
-    """A scrapyd server in `root` with DATABASE_URL and OUTSOURCING_HOME in its environment;
-    stopped (and its jobs with it) on exit."""
+def scrapyd_node(root: Path, database_url: str, env: dict[str, str] | None = None) -> Iterator[ScrapydNode]:
+    """A scrapyd server in `root` with DATABASE_URL and OUTSOURCING_HOME (and `env`) in its
+    environment; stopped (and its jobs with it) on exit."""
     root.mkdir(parents=True)
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("PYTHONPATH", "DATABASE_URL") and not k.startswith("OUTSOURCING_")}
-    environment.update({"DATABASE_URL": database_url, "OUTSOURCING_HOME": str(root / "home")})
+    environment.update({"DATABASE_URL": database_url, "OUTSOURCING_HOME": str(root / "home"), **(env or {})})
     for attempt in range(3):  # a free port can be taken between the probe and the bind
         port = free_port()
         (root / "scrapyd.conf").write_text(scrapyd_config(root, port), encoding="utf-8")

@@ -96,6 +96,7 @@ def test_wishket_crawl_pages_reads_details_and_keeps_cards_of_withheld_details(m
         stored = " ".join(str(row[column]) for column in TEXT_COLUMNS) + row["raw"]
         assert not any(secret in stored for secret in PERSONAL), row["external_id"]
     assert result.stat("outsourcing/validation/pii_removed") is None  # the parser had done it
+    assert result.stat("outsourcing/pii/removed") > 0  # removed once, where the postings were built
 
     run = query(database_url, "SELECT * FROM crawl_runs")[0]
     assert (run["spider"], run["exit_code"], run["scraped"], run["inserted"]) == ("wishket", 0, 5, 5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
+from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep, storable
 from outsourcing.normalize.urls import canonical_url, last_path_segment
 
 
@@ -95,3 +95,72 @@ def test_canonical_url(url, origin, expected) -> None:
 
 def test_last_path_segment() -> None:
     assert last_path_segment("https://weworkremotely.com/remote-jobs/acme-dev/") == "acme-dev"
+
+
+# --- repair first, then clean (issue: mojibake repair ran after white space and <br>) ------------
+
+def _mojibake(text: str, encoding: str = "latin-1") -> str:
+    """What UTF-8 text looks like when its bytes are read as `encoding`."""
+    return text.encode("utf-8").decode(encoding)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # "х" is D1 85 in UTF-8: read as Latin-1, "Ñ\x85"; the \x85 must not be taken for a break
+        (f"<p>{_mojibake('хорошо')}<br>{_mojibake('Привіт')}</p>", "хорошо\nПривіт"),
+        (f"<div>{_mojibake('щось')}<br><br>{_mojibake('ще')}</div>", "щось\n\nще"),
+        # a NBSP's two bytes: "Â\xa0" is repaired before white space is folded
+        (f"<p>Salary:{_mojibake(chr(0xa0))}competitive</p>", "Salary: competitive"),
+        (f"Café{_mojibake(chr(0xa0))}au lait", "Café au lait"),
+        # mojibake written with entities is repaired after they are decoded
+        ("<p>Caf&#195;&#169; menu</p>", "Café menu"),
+        # the two characters backslash-n in the platform's own HTML are line breaks ...
+        ("<p>one</p>\\n<p>two</p>", "one\n\ntwo"),
+        ("first line\\nsecond line", "first line\nsecond line"),
+        ("a\\r\\nb", "a\nb"),
+        # ... but not in a Windows path, not in quoted code, not after a backslash
+        ("<p>Install to C:\\new_folder\\bin</p>", "Install to C:\\new_folder\\bin"),
+        ('<pre>printf("\\n");</pre>', 'printf("\\n");'),
+        ("a\\\\nb", "a\\\\nb"),
+        # the six characters \u0000 written as text are text
+        ("<p>path C:\\u0000 kept</p>", "path C:\\u0000 kept"),
+        # a description cut inside a mojibake sequence loses the fragment
+        (f"<p>Customer Attribute{_mojibake('™')[:2]}</p>", "Customer Attribute"),
+    ],
+)
+def test_html_to_text_repairs_before_it_cleans(value: str, expected: str) -> None:
+    assert html_to_text(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (f"Senior Data Engineer, Customer Attribute{_mojibake('™')[:2]}", "Senior Data Engineer, Customer Attribute"),
+        (f"Customer Attribute{_mojibake('™', 'cp1252')[:2]}", "Customer Attribute"),  # "â„" as Windows-1252
+        (f"Data Engineer – {_mojibake('한')[:2]}", "Data Engineer –"),
+        ("Irmã", "Irmã"),                 # a real "ã" at the end is not a cut sequence
+        ("São Paulo Â", "São Paulo Â"),  # nor a lone "Â"
+        ("Title\\nwith escape", "Title with escape"),
+        ("NUL\x00 in a title", "NUL in a title"),
+        ("emoji \ud83d\ude00 pair", "emoji \U0001f600 pair"),
+        ("lone \ud83d surrogate", "lone \ufffd surrogate"),
+    ],
+)
+def test_clean_line_repairs_and_makes_text_storable(value: str, expected: str) -> None:
+    assert clean_line(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("plain", ("plain", 0, 0)),
+        ("a\x00b\x00", ("ab", 2, 0)),
+        ("x\ud83dy", ("x\ufffdy", 0, 1)),
+        ("\ud83d\ude00", ("\U0001f600", 0, 1)),
+        ("\ude00\ud83d", ("\ufffd\ufffd", 0, 2)),   # reversed halves are no pair
+        ("C:\\u0000", ("C:\\u0000", 0, 0)),         # six characters of text
+    ],
+)
+def test_storable(value: str, expected: tuple[str, int, int]) -> None:
+    assert storable(value) == expected

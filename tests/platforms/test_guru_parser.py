@@ -5,34 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from outsourcing.pipelines.validation import check_posting
 from outsourcing.platforms.guru import parser
 from outsourcing.platforms.pages import PageNotRecognised
 from tests.conftest import fixture_path
-from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, load_expected, response_from
+from tests.helpers import SCRAPED_AT, response_from
 
 PAGE_1 = "https://www.guru.com/d/jobs/"
 PAGE_2 = "https://www.guru.com/d/jobs/pg/2/"
 
 
-def listing(name: str, url: str) -> parser.ListingPage:
+def listing(name: str, url: str) -> parser.Listing:
     return parser.parse_listing(response_from(fixture_path("guru", name), url, kind="html"), SCRAPED_AT)
-
-
-@pytest.mark.parametrize(
-    ("name", "url", "next_url"),
-    [("jobs-page-1", PAGE_1, PAGE_2), ("jobs-page-2", PAGE_2, None)],
-)
-def test_fixture_pages_field_by_field(name: str, url: str, next_url: str | None) -> None:
-    page = listing(f"{name}.html", url)
-    expected = load_expected(fixture_path("guru", f"{name}.expected.json"))
-    assert len(page.items) == len(expected)
-    for item, want in zip(page.items, expected):
-        assert_contract_shape(item)
-        assert_fields(item, want)
-        assert item["scraped_at"] == SCRAPED_AT
-        assert check_posting(dict(item)) == [], item["external_id"]
-    assert page.next_url == next_url
 
 
 def test_raw_keeps_the_card_without_personal_data() -> None:
@@ -105,3 +88,24 @@ def test_unrecognised_pages_raise(body: bytes, reason: str) -> None:
     with pytest.raises(PageNotRecognised) as error:
         parser.parse_listing(response_from(body, PAGE_1, kind="html"), SCRAPED_AT)
     assert error.value.reason == reason
+
+
+def test_todays_cards_chips_are_category_subcategory_and_skills() -> None:
+    """A 2026 card's chip list holds the category (/d/jobs/c/...) and subcategory (/sc/...) chips
+    before the skills: they are the category, most general first, and never skills."""
+    first, logo, translation, bookkeeping = listing("jobs-chips.html", PAGE_1).items
+    assert (first["category"], first["skills"]) == ("Programming & Development > Programming & Software", ["Python", "Django"])
+    assert (logo["category"], logo["skills"]) == ("Design & Art > Logo Design & Branding", [])  # chips only
+    # A skill named like the subcategory links to /skill/: it stays a skill.
+    assert bookkeeping["skills"] == ["Xero", "Bookkeeping"]
+    # "Fixed Price or Hourly" states no pay basis; an amount beside it is still read.
+    assert (translation["budget_type"], translation["budget_min"], translation["budget_max"]) == (None, None, None)
+    assert (bookkeeping["budget_type"], bookkeeping["budget_max"], bookkeeping["currency"]) == (None, 250, "USD")
+
+
+def test_contact_data_split_by_markup_leaves_neither_text_nor_raw() -> None:
+    translation = listing("jobs-chips.html", PAGE_1).items[2]
+    assert translation["description"].endswith("Call [phone removed] or write to [email removed].")
+    html = translation["raw"]["html"]
+    assert "9876" not in html and "lumen.owner" not in html and "[phone removed]" in html
+    assert translation["stat_counts"] == {"outsourcing/pii/removed": 2, "outsourcing/pii/items": 1}

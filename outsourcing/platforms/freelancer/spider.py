@@ -125,7 +125,7 @@ class FreelancerSpider(PlatformSpider):
         return self.listing_request(path, self.parse_projects, headers=headers, meta=meta)
 
     async def parse_projects(self, response: Response) -> AsyncIterator[Any]:
-        page = parser.parse_projects(require_text(response), self.received_at(response))
+        page = parser.parse_listing(require_text(response), self.received_at(response))
         self.listing_recognised(response, len(page.items))
         offset = int(response.meta.get("offset", 0))
         listing = await self.read_listing(page.items, posted_at=[item["posted_at"] for item in page.items],
@@ -135,8 +135,8 @@ class FreelancerSpider(PlatformSpider):
         if listing.stop_here():
             return
         next_offset = offset + self.page_size
-        more = page.returned > 0 and (
-            next_offset < page.total_count if page.total_count is not None else page.returned >= self.page_size
+        more = page.listed > 0 and (
+            next_offset < page.total if page.total is not None else page.listed >= self.page_size
         )
         if more:
             request = self.page_request(next_offset)

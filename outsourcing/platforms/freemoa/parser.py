@@ -12,8 +12,10 @@ Units and codes: `cost_min`/`cost_max` are 만원 (x10,000 KRW); `workType` 1 = 
 as a string or an int.
 
 Personal data: list rows carry `client_id`, the client's e-mail address. Every payload goes through
-`sanitize` here, in the parser, before anything else sees it: identifying keys dropped, e-mail
-addresses and phone numbers scrubbed from every string (descriptions included).
+`sanitize` here, in the parser, before anything else sees it: identifying keys are dropped
+(and applicant lists reduced to their count). E-mail addresses and phone numbers in the strings
+that remain (descriptions, company notes) are removed where every posting is built
+(`outsourcing.items.new_posting`), from the fields and the raw payload alike.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from scrapy.http import TextResponse
 
-from outsourcing.items import PostingItem, new_posting
+from outsourcing.items import PostingItem, new_posting, unread
 from outsourcing.normalize.dates import KST, from_epoch, parse_instant
 from outsourcing.normalize.money import (
     MANWON,
@@ -33,11 +35,11 @@ from outsourcing.normalize.money import (
     Budget,
     budget_from_amounts,
     detect_budget_type,
-    number,
     parse_krw,
 )
-from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii_deep
-from outsourcing.platforms.pages import PageNotRecognised, load_json, refuse_error_status
+from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
+from outsourcing.normalize.values import positive_number, whole_number
+from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json, refuse_error_status
 
 PLATFORM = "freemoa"
 ORIGIN = "https://www.freemoa.net"
@@ -89,22 +91,17 @@ def detail_form(project_id: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class ListPage:
-    rows: list[dict[str, Any]]
-    current_page: int | None
-    next_page: int | None
-    total_rows: int | None
-
-
-@dataclass(frozen=True)
 class Detail:
+    """A detail answer's DATA.VIEW / DATA.META (sanitized) and comment count."""
+
     view: dict[str, Any]
     meta: dict[str, Any] | None
     comment_count: int | None
 
 
-def parse_list(response: TextResponse) -> ListPage:
-    """The rows of one list answer (sanitized). Raises PageNotRecognised for HTML (a block or
+def parse_listing(response: TextResponse, scraped_at: str | None = None) -> Listing:
+    """The rows of one list answer (sanitized) as entries, with the answer's pagination
+    (`currentPage`, `nextPage`, `totalRows`). Raises PageNotRecognised for HTML (a block or
     challenge page), an API error (login wall) or JSON without DATA.PROJECT.LIST."""
     refuse_error_status(response)
     data = load_json(response.text, expect=dict, what="the API's JSON")
@@ -120,23 +117,40 @@ def parse_list(response: TextResponse) -> ListPage:
     for row in rows:
         if not isinstance(row, dict) or not row.get("proj_idx") or "title" not in row:
             raise PageNotRecognised("unexpected_structure", "a LIST row without proj_idx/title")
-    pagination = project.get("PAGINATION") if isinstance(project.get("PAGINATION"), dict) else {}
-    return ListPage(rows, _int(pagination.get("currentPage")), _int(pagination.get("nextPage")), _int(pagination.get("totalRows")))
+    pagination: dict[str, Any] = project["PAGINATION"] if isinstance(project.get("PAGINATION"), dict) else {}
+    return Listing(entries=rows, page=whole_number(pagination.get("currentPage")), next_page=whole_number(pagination.get("nextPage")),
+                   total=whole_number(pagination.get("totalRows")))
 
 
-def next_page(page: ListPage) -> int | None:
+def next_page(page: Listing) -> int | None:
     """The page to read after this one, or None: not after an empty page, nor when `nextPage`
     does not move forward, nor once `totalRows` are covered at 10 rows a page."""
-    if not page.rows or page.current_page is None or page.next_page is None:
+    if not page.entries or page.page is None or page.next_page is None:
         return None
-    if page.next_page <= page.current_page:
+    if page.next_page <= page.page:
         return None
-    if page.total_rows is not None and page.current_page * PAGE_SIZE >= page.total_rows:
+    if page.total is not None and page.page * PAGE_SIZE >= page.total:
         return None
     return page.next_page
 
 
-def parse_detail(response: TextResponse) -> Detail:
+def parse_detail(response: TextResponse, row: Mapping[str, Any], scraped_at: str) -> PostingItem:
+    """The posting of a list row completed with its detail answer. Raises PageNotRecognised
+    (the spider then keeps the row: `item_from_entry`) as `read_detail` does."""
+    return build_item(row, read_detail(response), scraped_at)
+
+
+def item_from_entry(row: Mapping[str, Any], scraped_at: str, detail_status: str = "not_requested") -> PostingItem:
+    """The posting of a list row alone; `detail_status` records in raw why there is no detail. It
+    did not read DETAIL_FIELDS, so storage keeps what a detail read stored for them (items.unread)."""
+    return unread(build_item(row, None, scraped_at, detail_status=detail_status), DETAIL_FIELDS)
+
+
+def entry_id(row: Mapping[str, Any]) -> str:
+    return str(row["proj_idx"]).strip()
+
+
+def read_detail(response: TextResponse) -> Detail:
     """DATA.VIEW / DATA.META of a project (sanitized). Raises PageNotRecognised with reason
     `login_required` or `restricted` when the API withholds the project, and `not_json`,
     `challenge_page`, `detail_error` or `unexpected_structure` for anything else."""
@@ -146,7 +160,7 @@ def parse_detail(response: TextResponse) -> Detail:
     view = payload.get("VIEW")
     if error_no in (None, 0) and isinstance(view, dict) and view:
         meta = payload.get("META")
-        return Detail(sanitize(view), sanitize(meta) if isinstance(meta, dict) else None, _int(payload.get("COMMET_CNT")))
+        return Detail(sanitize(view), sanitize(meta) if isinstance(meta, dict) else None, whole_number(payload.get("COMMET_CNT")))
     if _is_restricted(message):
         raise PageNotRecognised("restricted", _one_line(message))
     if _is_login(message) or error_no == -1:
@@ -190,9 +204,9 @@ def _one_line(text: str | None) -> str:
 
 
 def sanitize(value: Any) -> Any:
-    """A payload without identifying keys (at any depth), with e-mail addresses and phone numbers
-    scrubbed from every string; applicant lists reduced to their count."""
-    return scrub_pii_deep(_drop_personal(value))
+    """A payload without identifying keys (at any depth); applicant lists reduced to their
+    count. (E-mail addresses and phone numbers inside strings: `new_posting`.)"""
+    return _drop_personal(value)
 
 
 def _drop_personal(value: Any) -> Any:
@@ -241,12 +255,12 @@ def build_item(row: Mapping[str, Any], detail: Detail | None, scraped_at: str, d
         category=category_of(pick("proj_filed"), row.get("fld"), row.get("fld_nm_2nd")),
         skills=skills_of(pick("proj_language")),
         **budget_of(pick("cost_min"), pick("cost_max"), pick("workType"), view.get("costView")).fields(),
-        duration_days=_positive(pick("during")),
+        duration_days=positive_number(pick("during")),
         location=clean_line(view.get("pvNmu")) or clean_line(row.get("pv_smallnm")),
         remote=remote_of(pick("workType"), pick("is_stay")),
         posted_at=parse_instant(pick("INS_TIME"), KST),
         deadline_at=from_epoch(pick("endtime")) or parse_instant(pick("edate"), KST),
-        proposals=_int(pick("ALL_APPLY_COUNT")),
+        proposals=whole_number(pick("ALL_APPLY_COUNT")),
         status=status_of(pick("isNowApply")),
         scraped_at=scraped_at,
         raw={
@@ -294,13 +308,3 @@ def category_of(filed: Any, first: Any = None, second: Any = None) -> str | None
 def skills_of(languages: Any) -> list[str]:
     """`proj_language` "Vue, AOS, iOS" -> ["Vue", "AOS", "iOS"]."""
     return [skill for skill in clean_skills(languages if isinstance(languages, (str, list)) else None) if skill not in _NOT_SKILLS]
-
-
-def _int(value: Any) -> int | None:
-    parsed = number(value)
-    return int(parsed) if isinstance(parsed, int) or (isinstance(parsed, float) and parsed.is_integer()) else None
-
-
-def _positive(value: Any) -> int | None:
-    parsed = _int(value)
-    return parsed if parsed else None

@@ -28,7 +28,6 @@ from scrapy.http import FormRequest, Response
 from twisted.python.failure import Failure
 
 from outsourcing import stats as keys
-from outsourcing.items import unread
 from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.freemoa import parser
 from outsourcing.platforms.pages import PageNotRecognised, require_text
@@ -94,35 +93,35 @@ class FreemoaSpider(PlatformSpider):
         )
 
     async def parse_list(self, response: Response, page: int) -> AsyncIterator[Any]:
-        listing = parser.parse_list(require_text(response))
-        self.listing_recognised(response, len(listing.rows))
         listed_at = self.received_at(response)
+        listing = parser.parse_listing(require_text(response), listed_at)
+        self.listing_recognised(response, len(listing.entries))
         new: list[dict[str, Any]] = []
-        for row in listing.rows:
+        for row in listing.entries:
             project_id = str(row["proj_idx"])
             if project_id in self.seen_ids:
                 continue  # moved to the next page while we paged
             self.seen_ids.add(project_id)
             new.append(row)
         # Incremental: stored projects get no detail request and no item (the full run revisits them).
-        current = listing.current_page or page
+        current = listing.page or page
         fresh = await self.read_listing(new, id_of=lambda row: str(row["proj_idx"]), where=f"list page {current}",
-                                        page=current, posted_at=[parser.listed_posted_at(row) for row in listing.rows])
+                                        page=current, posted_at=[parser.listed_posted_at(row) for row in listing.entries])
         for row in fresh.new:
             project_id = str(row["proj_idx"])
             if not self.read_details:
-                yield unread(parser.build_item(row, None, listed_at, detail_status="not_requested"), parser.DETAIL_FIELDS)
+                yield parser.item_from_entry(row, listed_at, detail_status="not_requested")
             elif str(row.get("isviewable", "1")).strip() == "0":
                 # The board already says this project's detail is closed to us: don't ask.
                 self.crawler.stats.inc_value(keys.detail_restricted("not_viewable"))
-                yield unread(parser.build_item(row, None, listed_at, detail_status="not_viewable"), parser.DETAIL_FIELDS)
+                yield parser.item_from_entry(row, listed_at, detail_status="not_viewable")
             else:
                 yield self.detail_request(
                     parser.DETAIL_PATH, self.parse_detail, request_class=FormRequest,
                     formdata=parser.detail_form(project_id), headers=self.xhr_headers(),
                     errback=self.detail_failed, cb_kwargs={"row": row, "listed_at": listed_at},
                 )
-        total = math.ceil(listing.total_rows / parser.PAGE_SIZE) if listing.total_rows else current
+        total = math.ceil(listing.total / parser.PAGE_SIZE) if listing.total else current
         if fresh.stop_here(pages_not_read=min(max(0, total - current), self.max_pages - self.listing_pages_requested)):
             return
         following = parser.next_page(listing)
@@ -133,18 +132,18 @@ class FreemoaSpider(PlatformSpider):
 
     def parse_detail(self, response: Response, row: dict[str, Any], listed_at: str) -> Any:
         try:
-            detail = parser.parse_detail(require_text(response))
+            item = parser.parse_detail(require_text(response), row, self.received_at(response))
         except PageNotRecognised as error:
             # The detail URL is the same for every project (POST pno=…): name the project.
             self.detail_not_used(f"of project {row.get('proj_idx')}", error.reason, error.detail, ACCESS_REASONS,
                                  keeping="list row")
-            yield unread(parser.build_item(row, None, listed_at, detail_status=error.reason), parser.DETAIL_FIELDS)
+            yield parser.item_from_entry(row, listed_at, detail_status=error.reason)
             return
-        yield parser.build_item(row, detail, self.received_at(response))
+        yield item
 
     def detail_failed(self, failure: Failure) -> Any:
         """A detail that could not be fetched: logged and counted by `request_failed`; the
         posting is still stored from its list row."""
         self.request_failed(failure)
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
-        yield unread(parser.build_item(kwargs["row"], None, kwargs["listed_at"], detail_status="fetch_failed"), parser.DETAIL_FIELDS)
+        yield parser.item_from_entry(kwargs["row"], kwargs["listed_at"], detail_status="fetch_failed")

@@ -9,7 +9,15 @@ Each card is `.jobRecord` (`#serviceList .record.jobRecord[data-gid]`, platforms
   "No Quotes Received" (proposals);
 - deadline `.record__header__action--full .copy`; client `.identityName` (the client's
   location `.freelancerAvatar__subText strong` is the only location a card gives);
-  skills `.skillsList__skill`; description `.jobRecord__desc`.
+  description `.jobRecord__desc`;
+- chips `.skillsList__skill`: on today's cards the list also holds the job's category and
+  subcategory, chips that link to `/d/jobs/c/<category>/` and `/d/jobs/c/<category>/sc/<sub>/`;
+  skills are the other chips (linking to `/d/jobs/skill/<skill>/`). The category is the two
+  labels, most general first ("Programming & Development > Programming & Software"); an older
+  card's lone category link (`a[href*="/d/jobs/c/"]` outside the list) gives the first level.
+
+Budgets: "Fixed Price | $500-$1k", "Hourly", "Under $250"; a card that offers "Fixed Price or
+Hourly" states no pay basis (type null, amounts kept).
 
 Times: Guru prints dates without a zone; they are read in America/New_York (Guru is run from
 Pittsburgh, PA), and relative ones ("27 mins ago") are resolved against the response's time and
@@ -21,27 +29,18 @@ A 200 page without a single card is a changed layout (or a block page), never "n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from parsel import Selector, SelectorList
+from parsel import Selector
 from scrapy.http import TextResponse
 
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import parse_instant, resolve_relative
 from outsourcing.normalize.money import parse_money
-from outsourcing.normalize.text import (
-    clean_line,
-    clean_skills,
-    client_name,
-    html_to_text,
-    scrub_pii,
-    scrub_pii_deep,
-    scrubbed,
-)
+from outsourcing.normalize.text import clean_skills, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.pages import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge, node_text
 
 PLATFORM = "guru"
 ORIGIN = "https://www.guru.com"
@@ -54,23 +53,20 @@ _QUOTES = re.compile(r"\b(\d[\d,]*)\s+Quotes?\s+Received", re.I)
 _NO_QUOTES = re.compile(r"\bNo\s+Quotes?\s+Received", re.I)
 
 
-@dataclass(frozen=True)
-class ListingPage:
-    """One listing page: its postings and the next page's URL (None on the last page)."""
-
-    items: list[PostingItem]
-    next_url: str | None
+_CATEGORY_LINK = re.compile(r"/d/jobs/c/[^/?#]+/?(?:$|[?#])")
+_SUBCATEGORY_LINK = re.compile(r"/d/jobs/c/[^/?#]+/sc/[^/?#]+")
 
 
-def parse_listing(response: TextResponse, scraped_at: str) -> ListingPage:
-    """Every card of one listing page. Raises PageNotRecognised for a page without cards."""
+def parse_listing(response: TextResponse, scraped_at: str) -> Listing:
+    """Every card of one listing page, and the link to the next. Raises PageNotRecognised for a
+    page without cards."""
     cards = response.css(".jobRecord")
     if not cards:
         if looks_like_challenge(response.text):
             raise PageNotRecognised("challenge_page", "a challenge or captcha page instead of the job listing")
         raise PageNotRecognised("no_job_cards", "no .jobRecord cards on the page (layout changed?)")
     items = [parse_card(card, scraped_at) for card in cards]
-    return ListingPage(items, next_page_url(response))
+    return Listing(items=items, next_url=next_page_url(response))
 
 
 def parse_card(card: Selector, scraped_at: str) -> PostingItem:
@@ -80,20 +76,20 @@ def parse_card(card: Selector, scraped_at: str) -> PostingItem:
     href = link[0].attrib["href"]
     url = detail_url(href)
     gid = (card.attrib.get("data-gid") or "").strip() or posting_id(url)
-    meta = _text(card.css(".jobRecord__meta")) or ""
+    meta = node_text(card.css(".jobRecord__meta")) or ""
     posted = _POSTED.search(meta)
-    budget_text = _text(card.css(".jobRecord__budget"))
-    deadline_text = _text(card.css(".record__header__action--full .copy"))
+    budget_text = node_text(card.css(".jobRecord__budget"))
+    deadline_text = node_text(card.css(".record__header__action--full .copy"))
     budget = parse_money(budget_text)
     description = html_to_text(card.css(".jobRecord__desc").get())
-    client = _text(card.css(".identityName"))
+    category, skills = chips(card)
     raw = {
         "data_gid": card.attrib.get("data-gid"),
         "href": href,
         "budget": budget_text,
         "meta": meta,
         "deadline": deadline_text,
-        "rating": _text(card.css(".feedback-score")),
+        "rating": node_text(card.css(".feedback-score")),
         # The card itself, so a parser fix can be replayed on stored rows.
         "html": card.get(),
     }
@@ -101,23 +97,48 @@ def parse_card(card: Selector, scraped_at: str) -> PostingItem:
         platform=PLATFORM,
         external_id=gid,
         url=url,
-        title=scrubbed(_text(link)),
-        description=scrubbed(description),
-        client=client_name(client),
-        category=scrubbed(_text(card.css('a[href*="/d/jobs/c/"]'))),
-        skills=[scrub_pii(skill) for skill in clean_skills(
-            _text(chip) for chip in card.css(".skillsList__skill, .skillsList__skill--hasHover"))],
+        title=node_text(link),
+        description=description,
+        client=node_text(card.css(".identityName")),
+        category=category,
+        skills=skills,
         **budget.fields(),
         duration_days=None,
-        location=scrubbed(_text(card.css(".freelancerAvatar__subText strong"))),
+        location=node_text(card.css(".freelancerAvatar__subText strong")),
         remote=None,  # a card does not say where the work is done
         posted_at=guru_time(posted.group(0), scraped_at) if posted else None,
         deadline_at=guru_time(deadline_text, scraped_at),
         proposals=proposals(meta),
         status="open",  # the listing shows jobs that take quotes
         scraped_at=scraped_at,
-        raw=scrub_pii_deep(raw),
+        raw=raw,
     )
+
+
+def chips(card: Selector) -> tuple[str | None, list[str]]:
+    """The card's category ("Category > Subcategory") and skills from its chips: a chip linking
+    to /d/jobs/c/<cat>/ is the category, one linking to .../sc/<sub>/ the subcategory, every
+    other chip a skill."""
+    category: str | None = None
+    subcategory: str | None = None
+    skills: list[str | None] = []
+    for chip in card.css(".skillsList__skill, .skillsList__skill--hasHover"):
+        link = chip if chip.root.tag == "a" else chip.css("a[href]")
+        href = (link.attrib.get("href") or "") if link else ""
+        path = urlsplit(href).path
+        label = node_text(chip)
+        if _SUBCATEGORY_LINK.search(path):
+            subcategory = subcategory or label
+        elif _CATEGORY_LINK.search(path):
+            category = category or label
+        else:
+            skills.append(label)
+    if category is None:
+        # An older card: one category link outside the chips.
+        outside = [link for link in card.css('a[href*="/d/jobs/c/"]') if "skillsList__skill" not in (link.attrib.get("class") or "")]
+        category = node_text(outside[0]) if outside else None
+    levels = [level for level in (category, subcategory) if level]
+    return (" > ".join(levels) or None), clean_skills(skills)
 
 
 def detail_url(href: str) -> str:
@@ -155,12 +176,3 @@ def next_page_url(response: TextResponse) -> str | None:
         if wanted in href:
             return response.urljoin(href.split("&SearchUrl=", 1)[0])
     return None
-
-
-def _text(nodes: SelectorList[Selector] | Selector) -> str | None:
-    """The nodes' text, one line (the first node only for a list)."""
-    if isinstance(nodes, SelectorList):
-        if not nodes:
-            return None
-        nodes = nodes[0]
-    return clean_line(" ".join(nodes.css("::text").getall()))

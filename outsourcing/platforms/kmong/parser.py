@@ -15,14 +15,14 @@ rounded to the day), status "APPROVAL" is an approved, open request. The API giv
 time, so `posted_at` stays null.
 
 The browser path captures the same list JSON from the board page's own fetch; it is turned
-into a response and read by `parse_list`, the function the plain path uses.
+into a response and read by `parse_listing`, the function the plain path uses.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -32,8 +32,9 @@ from scrapy.http import Response, TextResponse
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import KST, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
-from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
-from outsourcing.platforms.pages import PageNotRecognised, load_json, looks_like_challenge
+from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
+from outsourcing.normalize.values import whole_number
+from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json, looks_like_challenge
 
 PLATFORM = "kmong"
 ORIGIN = "https://kmong.com"
@@ -90,23 +91,11 @@ def is_list_api_url(url: str, page: int) -> bool:
 
 # --- the list ----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ListPage:
-    page: int
-    last_page: int
-    total: int | None
-    entries: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def has_next(self) -> bool:
-        # An empty page ends the walk even if last_page says more: never loop on nothing.
-        return bool(self.entries) and self.page < self.last_page
-
-
-def parse_list(response: Response) -> ListPage:
-    """One list API answer. Raises PageNotRecognised for anything but the API's object with its
-    `requests` array (challenge page, HTML, login-required error, missing keys). An empty
-    `requests` array is a genuine empty board."""
+def parse_listing(response: Response, scraped_at: str | None = None) -> Listing:
+    """One list API answer: its requests as entries (each completed by its detail answer), this
+    page and `last_page` (`pages`). Raises PageNotRecognised for anything but the API's object
+    with its `requests` array (challenge page, HTML, login-required error, missing keys). An
+    empty `requests` array is a genuine empty board."""
     data = _load_json(response, "requests")
     if not isinstance(data, dict) or not isinstance(data.get("requests"), list):
         raise PageNotRecognised("unexpected_structure", f"no 'requests' array in the list answer: {_shape(data)}")
@@ -116,8 +105,7 @@ def parse_list(response: Response) -> ListPage:
             keys = sorted(entry)[:12] if isinstance(entry, dict) else type(entry).__name__
             raise PageNotRecognised("unexpected_structure", f"a request without id/title: {keys}")
     page = _page_of(response.url) or 1
-    return ListPage(page=page, last_page=_last_page(data, page, response.url), total=_int(data.get("total")),
-                    entries=entries)
+    return Listing(entries=entries, page=page, pages=_last_page(data, page, response.url), total=whole_number(data.get("total")))
 
 
 @dataclass(frozen=True)
@@ -130,9 +118,9 @@ class CapturedJson:
     content_type: str | None = None
 
 
-def parse_board_capture(board: Response, captured: CapturedJson | None) -> ListPage:
+def parse_board_capture(board: Response, captured: CapturedJson | None) -> Listing:
     """The list behind a board page loaded in the browser: the captured API answer, read by
-    `parse_list`. Without a capture, the board page itself says why (a challenge page, a
+    `parse_listing`. Without a capture, the board page itself says why (a challenge page, a
     login wall, or a page that no longer fetches the API)."""
     if captured is None:
         text = _text(board)
@@ -144,7 +132,7 @@ def parse_board_capture(board: Response, captured: CapturedJson | None) -> ListP
     headers = {"Content-Type": captured.content_type} if captured.content_type else {}
     response = TextResponse(url=captured.url, status=captured.status, headers=headers, body=captured.body,
                             encoding="utf-8")
-    return parse_list(response)
+    return parse_listing(response)
 
 
 # --- the detail --------------------------------------------------------------------------------
@@ -162,13 +150,27 @@ def is_confidential(record: dict[str, Any]) -> bool:
     return bool(record.get("is_confidential"))
 
 
+def parse_detail(response: Response, entry: dict[str, Any], scraped_at: str) -> PostingItem | None:
+    """The posting of a list entry completed with its detail answer; None when the request is
+    confidential (matching only: not a public posting). Raises PageNotRecognised unless the
+    answer is the request object."""
+    detail = load_detail(response)
+    if is_confidential(entry) or is_confidential(detail):
+        return None
+    return build_posting(entry, detail, scraped_at)
+
+
+def entry_id(entry: dict[str, Any]) -> str:
+    return str(entry["id"])
+
+
 def build_posting(entry: dict[str, Any], detail: dict[str, Any], scraped_at: str) -> PostingItem:
     """The posting of a list entry and its detail answer (the detail wins where both have a
     value: it is the fuller, later read)."""
     project_type = _first("project_type", detail, entry)
     amount = _first("amount", detail, entry)
     budget = budget_from_amounts(amount, amount, "KRW", _BUDGET_TYPE.get(str(project_type)), zero_is_unknown=True)
-    days = _int(_first("days", detail, entry))
+    days = whole_number(_first("days", detail, entry))
     request_id = entry["id"]
     title = clean_line(_first("title", detail, entry))
     description = _description(entry, detail)
@@ -176,8 +178,8 @@ def build_posting(entry: dict[str, Any], detail: dict[str, Any], scraped_at: str
         platform=PLATFORM,
         external_id=str(request_id),
         url=posting_url(request_id),
-        title=scrub_pii(title) if title else None,
-        description=scrub_pii(description) if description else None,
+        title=title,
+        description=description,
         client=None,  # buyers are private: the API names no client
         category=_category(entry, detail),
         skills=_skills(detail.get("answers")),
@@ -188,17 +190,17 @@ def build_posting(entry: dict[str, Any], detail: dict[str, Any], scraped_at: str
         remote=False if project_type == "RESIDENT" else None,
         posted_at=None,  # the API gives no posting time
         deadline_at=deadline_from_days_left(_first("deadline", detail, entry), scraped_at),
-        proposals=_int(_first("proposal_count", detail, entry)),
+        proposals=whole_number(_first("proposal_count", detail, entry)),
         status=_status(_first("status", detail, entry)),
         scraped_at=scraped_at,
-        raw=scrub_pii_deep({"list": entry, "detail": detail}),
+        raw={"list": entry, "detail": detail},
     )
 
 
 def deadline_from_days_left(days_left: Any, scraped_at: str) -> str | None:
     """`deadline` (days left to apply) as the instant 00:00 Asia/Seoul of that day, counted from
     the day the response arrived there; the same posting gives the same value all day."""
-    days = _int(days_left, signed=True)
+    days = whole_number(days_left, signed=True)
     if days is None:
         return None
     today = datetime.fromisoformat(scraped_at).astimezone(KST).date()
@@ -241,35 +243,21 @@ def _shape(data: Any) -> str:
 
 def _page_of(url: str) -> int | None:
     values = parse_qs(urlsplit(url).query).get("page")
-    return _int(values[0]) if values else None
+    return whole_number(values[0]) if values else None
 
 
 def _last_page(data: dict[str, Any], page: int, url: str) -> int:
     value = data.get("last_page")
     if isinstance(value, bool):  # some answers carry an "is last page" flag instead of a number
         return page if value else page + 1
-    number = _int(value)
+    number = whole_number(value)
     if number is not None:
         return number
-    total = _int(data.get("total"))
-    per_page = _int((parse_qs(urlsplit(url).query).get("per_page") or [None])[0]) or PER_PAGE
+    total = whole_number(data.get("total"))
+    per_page = whole_number((parse_qs(urlsplit(url).query).get("per_page") or [None])[0]) or PER_PAGE
     if total is not None:
         return max(1, math.ceil(total / per_page))
     return page
-
-
-def _int(value: Any, *, signed: bool = False) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(str(value).replace(",", "").strip())
-    except ValueError:
-        return None
-    if not math.isfinite(number) or number != int(number):
-        return None
-    if number < 0 and not signed:
-        return None
-    return int(number)
 
 
 def _first(key: str, *records: dict[str, Any]) -> Any:

@@ -191,14 +191,14 @@ class KmongSpider(PlatformSpider):
         )
 
     async def parse_list(self, response: Response) -> AsyncIterator[Any]:
-        async for result in self.follow_list(response, parser.parse_list(response)):
+        async for result in self.follow_list(response, parser.parse_listing(response, self.received_at(response))):
             yield result
 
     async def parse_board(self, response: Response, capture: BoardCapture) -> AsyncIterator[Any]:
         async for result in self.follow_list(response, parser.parse_board_capture(response, capture.captured)):
             yield result
 
-    async def follow_list(self, response: Response, page: parser.ListPage) -> AsyncIterator[Any]:
+    async def follow_list(self, response: Response, page: parser.Listing) -> AsyncIterator[Any]:
         self.listing_recognised(response, len(page.entries))
         entries = []
         for entry in page.entries:
@@ -217,18 +217,18 @@ class KmongSpider(PlatformSpider):
             # Newest first, and a clean complete run stored everything listed below this request.
             return
         if page.has_next and not self.items_limit_reached():
-            request = self.list_request(page.page + 1)
+            request = self.list_request((page.page or 1) + 1)
             if request is not None:
                 yield request
 
     # --- details -----------------------------------------------------------------------------
 
     def parse_detail(self, response: Response, entry: dict[str, Any]) -> Iterator[Any]:
-        detail = parser.load_detail(response)
-        if parser.is_confidential(detail):
+        item = parser.parse_detail(response, entry, self.received_at(response))
+        if item is None:  # confidential
             self.skip_confidential(entry["id"])
             return
-        yield parser.build_posting(entry, detail, self.received_at(response))
+        yield item
 
     def skip_confidential(self, request_id: Any) -> None:
         self.crawler.stats.inc_value(CONFIDENTIAL_STAT)

@@ -13,24 +13,31 @@ CSS class names on the page are generated hashes, so nothing here selects by cla
 
 `posted_dt` ("2026-09-16 18:39:37") has no offset; it is UTC wall-clock time (public crawlers
 that compared it with the page's own `serverTime` found it so), read as UTC.
+
+`location_type` says where the work happens, with the values the posting form offers: `remote`
+(anywhere) and `remote_country` / `remote_region` (remote, from within a country or region) are
+remote; `onsite`, `on_site`, `local`, `in_person`, `office` are not; `hybrid` is partly on site,
+so not remote either (as Elancer's 반상주). A value not in that list gives null and is counted
+under `outsourcing/unknown_values/peopleperhour/location_type/<value>`, so a new one is noticed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from scrapy.http import TextResponse
 
+from outsourcing import stats as keys
 from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import UTC, iso_utc, parse_instant
 from outsourcing.normalize.money import CURRENCY_SYMBOLS, UNKNOWN, Budget, budget_from_amounts, number, parse_money
-from outsourcing.normalize.text import clean_line, client_name, html_to_text, scrub_pii_deep, scrubbed
+from outsourcing.normalize.text import clean_line, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.pages import PageNotRecognised, looks_like_challenge
+from outsourcing.normalize.values import positive_number, whole_number
+from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge
 
 PLATFORM = "peopleperhour"
 ORIGIN = "https://www.peopleperhour.com"
@@ -38,19 +45,17 @@ ORIGIN = "https://www.peopleperhour.com"
 _STATE = re.compile(r"window\.PPHReact\.initialState\s*=\s*")
 _POSTED_FORMAT = "%Y-%m-%d %H:%M:%S"
 _BUDGET_TYPES = {"fixed_price": "fixed", "fixed": "fixed", "hourly": "hourly"}
-_REMOTE = {"remote": True, "onsite": False, "on_site": False, "on-site": False, "local": False}
+#: location_type values: remote anywhere or from within a country/region -> True; on site or
+#: partly on site -> False. Anything else: null, and counted.
+LOCATION_TYPES: dict[str, bool] = {
+    "remote": True, "remote_country": True, "remote_region": True, "remote_worldwide": True, "anywhere": True,
+    "onsite": False, "on_site": False, "on-site": False, "local": False, "in_person": False, "office": False,
+    "hybrid": False,
+}
 _CLOSED_STATES = frozenset({"closed", "completed", "complete", "cancelled", "expired", "awarded", "hired"})
 
 
-@dataclass(frozen=True)
-class ListingPage:
-    """One listing page: its postings and the listing's page count, when the state gives it."""
-
-    items: list[PostingItem]
-    total_pages: int | None
-
-
-def parse_listing(response: TextResponse, scraped_at: str) -> ListingPage:
+def parse_listing(response: TextResponse, scraped_at: str) -> Listing:
     """Every project the page lists. Raises PageNotRecognised for a page without the state or
     without `entities.projects`; a state that lists no projects is a genuine empty page."""
     state = load_state(response)
@@ -72,7 +77,8 @@ def parse_listing(response: TextResponse, scraped_at: str) -> ListingPage:
     if ids and not entries:
         raise PageNotRecognised("unexpected_structure", f"none of the {len(ids)} listed projects is in entities.projects")
     items = [parse_project(project_id, entity, scraped_at, closed=project_id in completed) for project_id, entity in entries]
-    return ListingPage(items, _positive_int(_dig(listing, "meta").get("total-pages")))
+    meta = _dig(listing, "meta")
+    return Listing(items=items, page=positive_number(meta.get("current-page")), pages=positive_number(meta.get("total-pages")))
 
 
 def load_state(response: TextResponse) -> dict[str, Any]:
@@ -96,29 +102,41 @@ def load_state(response: TextResponse) -> dict[str, Any]:
 def parse_project(project_id: str, entity: dict[str, Any], scraped_at: str, *, closed: bool = False) -> PostingItem:
     attributes = entity.get("attributes") if isinstance(entity.get("attributes"), dict) else {}
     url = attributes.get("url")
-    client = clean_line(_dig(attributes, "client").get("public_name"))
     categories = [clean_line(_dig(attributes, "category").get("cate_name")),
                   clean_line(_dig(attributes, "sub_category").get("subcate_name"))]
+    remote, counts = location_type(attributes.get("location_type"))
     return new_posting(
+        counts=counts,
         platform=PLATFORM,
         external_id=project_id,
         url=canonical_url(url, ORIGIN) if isinstance(url, str) and url.strip() else None,
-        title=scrubbed(clean_line(attributes.get("title"))),
-        description=scrubbed(html_to_text(attributes.get("proj_desc"))),
-        client=client_name(client),
-        category=scrubbed(" > ".join(part for part in categories if part) or None),
+        title=clean_line(attributes.get("title")),
+        description=html_to_text(attributes.get("proj_desc")),
+        client=clean_line(_dig(attributes, "client").get("public_name")),
+        category=" > ".join(part for part in categories if part) or None,
         skills=[],  # the listing state carries no skill tags
         **project_budget(attributes).fields(),
         duration_days=None,
         location=None,
-        remote=_REMOTE.get(str(attributes.get("location_type") or "").strip().lower()),
+        remote=remote,
         posted_at=posted_at(attributes.get("posted_dt")),
         deadline_at=None,
-        proposals=_count(attributes.get("proposalCount")),
+        proposals=whole_number(attributes.get("proposalCount")),
         status=project_status(attributes, closed),
         scraped_at=scraped_at,
-        raw=scrub_pii_deep({"id": project_id, "attributes": attributes}),
+        raw={"id": project_id, "attributes": attributes},
     )
+
+
+def location_type(value: Any) -> tuple[bool | None, dict[str, int]]:
+    """`remote` from `location_type` (see the module docstring), and the stats counter for a
+    value the parser does not know."""
+    text = str(value or "").strip().lower()
+    if not text:
+        return None, {}
+    if text in LOCATION_TYPES:
+        return LOCATION_TYPES[text], {}
+    return None, {keys.unknown_value(PLATFORM, "location_type", text): 1}
 
 
 def project_budget(attributes: dict[str, Any]) -> Budget:
@@ -160,16 +178,3 @@ def _dig(value: Any, *keys: str) -> dict[str, Any]:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value if isinstance(value, dict) else {}
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return value if isinstance(value, int) and value >= 0 else None
-
-
-def _positive_int(value: Any) -> int | None:
-    count = _count(value)
-    return count if count else None

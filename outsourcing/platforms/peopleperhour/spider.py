@@ -63,7 +63,7 @@ class PeoplePerHourSpider(PlatformSpider):
             yield item
         if listing.stop_here():
             return
-        more = number < page.total_pages if page.total_pages is not None else bool(page.items)
+        more = number < page.pages if page.pages is not None else bool(page.items)
         if more:
             request = self.page_request(number + 1)
             if request is not None:

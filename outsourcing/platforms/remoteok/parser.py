@@ -2,11 +2,16 @@
 
 The body is a JSON array: element 0 is the API's legal notice ({last_updated, legal}), not a
 job; every other element is a job. Salaries are yearly USD-ish amounts with 0 meaning unknown.
+
+The posting's page is the job's `url` (`https://remoteOK.com/remote-jobs/<slug>-<id>`); the API
+builds it from the slug, so a job with an empty slug comes with the listing's own address
+(`/remote-jobs/`): then the id-based page `/remote-jobs/<id>` is the posting's.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import Response, TextResponse
 
@@ -15,17 +20,17 @@ from outsourcing.normalize.dates import from_epoch, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.pages import PageNotRecognised, load_json
+from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json
 
 PLATFORM = "remoteok"
 ORIGIN = "https://remoteok.com"
 
 
-def parse_api(response: Response, scraped_at: str) -> list[PostingItem]:
+def parse_listing(response: Response, scraped_at: str) -> Listing:
     """All jobs of one `/api` response. Raises PageNotRecognised for anything but the API's
     array (HTML, a challenge page, truncated JSON, an object where the array was due)."""
     jobs = load_api(json_text(response))
-    return [parse_job(job, scraped_at) for job in jobs]
+    return Listing(items=[parse_job(job, scraped_at) for job in jobs])
 
 
 def json_text(response: Response) -> str:
@@ -52,11 +57,10 @@ def load_api(text: str) -> list[dict[str, Any]]:
 
 def parse_job(job: dict[str, Any], scraped_at: str) -> PostingItem:
     budget = budget_from_amounts(job.get("salary_min"), job.get("salary_max"), "USD", "yearly", zero_is_unknown=True)
-    url = job.get("url") or f"{ORIGIN}/remote-jobs/{job.get('slug') or job['id']}"
     return new_posting(
         platform=PLATFORM,
         external_id=str(job["id"]),
-        url=canonical_url(url, ORIGIN),
+        url=job_url(job),
         title=clean_line(job.get("position")),
         description=html_to_text(job.get("description")),
         client=clean_line(job.get("company")),
@@ -73,3 +77,17 @@ def parse_job(job: dict[str, Any], scraped_at: str) -> PostingItem:
         scraped_at=scraped_at,
         raw=job,
     )
+
+
+def job_url(job: dict[str, Any]) -> str:
+    """The posting's own page: the job's `url`, else one built from its slug; the id-based page
+    when either would be the listing (an empty slug) rather than the posting."""
+    job_id = str(job["id"]).strip()
+    for candidate in (job.get("url"), f"/remote-jobs/{job.get('slug') or ''}".rstrip("/")):
+        if not isinstance(candidate, str) or not candidate.strip():
+            continue
+        url = canonical_url(candidate.strip(), ORIGIN)
+        segment = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+        if segment and segment != "remote-jobs":
+            return url
+    return canonical_url(f"/remote-jobs/{job_id}", ORIGIN)

@@ -23,6 +23,6 @@ class RemoteOKSpider(PlatformSpider):
             yield request
 
     def parse_api(self, response: Response) -> Any:
-        items = parser.parse_api(response, self.received_at(response))
+        items = parser.parse_listing(response, self.received_at(response)).items
         self.listing_recognised(response, len(items))
         yield from items

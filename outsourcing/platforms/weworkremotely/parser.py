@@ -16,7 +16,7 @@ from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import parse_instant
 from outsourcing.normalize.text import clean_line, html_to_text
 from outsourcing.normalize.urls import canonical_url, last_path_segment
-from outsourcing.platforms.pages import PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge
 
 PLATFORM = "weworkremotely"
 ORIGIN = "https://weworkremotely.com"
@@ -24,7 +24,7 @@ ORIGIN = "https://weworkremotely.com"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)
 
 
-def parse_feed(response: Response, scraped_at: str) -> list[PostingItem]:
+def parse_listing(response: Response, scraped_at: str) -> Listing:
     """Every posting of one RSS feed. Raises PageNotRecognised unless the body is an RSS
     document with a channel (an empty channel is a genuine empty feed)."""
     body = response.body
@@ -41,7 +41,7 @@ def parse_feed(response: Response, scraped_at: str) -> list[PostingItem]:
         if not entry.get("link") or not entry.get("title"):
             raise PageNotRecognised("unexpected_structure", "an <item> without <link> or <title>")
         items.append(parse_entry(entry, scraped_at))
-    return items
+    return Listing(items=items)
 
 
 def _not_rss_reason(head: str, default: str) -> str:

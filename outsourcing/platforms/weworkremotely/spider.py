@@ -38,6 +38,6 @@ class WeWorkRemotelySpider(PlatformSpider):
                 yield request
 
     def parse_feed(self, response: Response) -> Any:
-        items = parser.parse_feed(response, self.received_at(response))
+        items = parser.parse_listing(response, self.received_at(response)).items
         self.listing_recognised(response, len(items))
         yield from items

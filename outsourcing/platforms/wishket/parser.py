@@ -10,15 +10,18 @@ Extraction and normalisation are separate steps. `extract_card` / `extract_detai
 texts keyed like the site's own labels (the same shape as the extractions in shared/captures), and
 `build_item` turns a card plus an optional detail into the contract's item. So the captures' real
 values go through exactly the functions a crawl uses.
+
+A card's classification block (`div.project-classification-info`) holds, on 외주 cards, the
+categories (`p.project-category-or-role`, "개발 · 디자인 · 기획") and the fields of the work
+(`p.project-field`, "웹"; a `p.project-field-subcategory` below them): the category is "개발 > 웹",
+several labels on one level joined by ", ". On 기간제 cards the first slot holds the role sought
+("데이터 엔지니어") and the second the level (`p.project-level`): no category there.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
@@ -27,11 +30,23 @@ import lzstring
 from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
-from outsourcing.items import PostingItem, new_posting
+from outsourcing.items import PostingItem, new_posting, unread
 from outsourcing.normalize.dates import KST, parse_instant, resolve_relative
-from outsourcing.normalize.money import UNKNOWN, Budget, budget_from_amounts, number, parse_krw
-from outsourcing.normalize.text import clean_line, clean_skills, html_to_text, scrub_pii, scrub_pii_deep
-from outsourcing.platforms.pages import PageNotRecognised, load_json, looks_like_challenge, refuse_error_status
+from outsourcing.normalize.korean import applicants, span_days, work_place_of_labels
+from outsourcing.normalize.money import UNKNOWN, Budget, number, parse_krw
+from outsourcing.normalize.schema_org import job_posting as find_job_posting
+from outsourcing.normalize.schema_org import monetary_amount
+from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
+from outsourcing.platforms.pages import (
+    Listing,
+    PageNotRecognised,
+    load_json,
+    looks_like_challenge,
+    node_text,
+    own_text,
+    refuse_error_status,
+    spaced_text,
+)
 
 PLATFORM = "wishket"
 ORIGIN = "https://www.wishket.com"
@@ -80,18 +95,15 @@ def listing_path(filters: Mapping[str, str], page: int) -> str:
 # --- the list fragment ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ListingPage:
-    cards: list[dict[str, Any]]
-    count: int
-    ads_skipped: int = 0
-
-
-def parse_listing(response: TextResponse, page: int = 1) -> ListingPage:
-    """The organic cards of one list answer. Raises PageNotRecognised for HTML where the JSON
-    was due, a challenge page, an envelope without `result`/`count`, or a first page whose
-    `result` holds no card container while `count` says there are projects."""
+def parse_listing(response: TextResponse, scraped_at: str | None = None, page: int | None = None) -> Listing:
+    """The organic cards of one list answer, as entries (`extract_card`'s texts), with `count`
+    (`total`) and the promoted blocks skipped. `page` (1-based) is read from the request's own
+    filter when not given. Raises PageNotRecognised for HTML where the JSON was due, a challenge
+    page, an envelope without `result`/`count`, or a first page whose `result` holds no card
+    container while `count` says there are projects."""
     refuse_error_status(response)
+    if page is None:
+        page = page_of(response.url)
     result, count = load_listing(response.text)
     boxes = Selector(text=result).css("div.project-info-box") if result.strip() else SelectorList([])
     if not boxes:
@@ -100,7 +112,7 @@ def parse_listing(response: TextResponse, page: int = 1) -> ListingPage:
         if count and page == 1:
             reason = "challenge_page" if looks_like_challenge(result) else "login_wall" if "로그인" in result else "no_cards"
             raise PageNotRecognised(reason, f"count={count} but no div.project-info-box in result")
-        return ListingPage([], count)
+        return Listing(total=count, page=page)
     cards: list[dict[str, Any]] = []
     ads = 0
     for box in boxes:
@@ -111,7 +123,17 @@ def parse_listing(response: TextResponse, page: int = 1) -> ListingPage:
         if not card["id"] or not card["title"]:
             raise PageNotRecognised("card_without_link", "a project card without a.project-link to /project/<id>/")
         cards.append(card)
-    return ListingPage(cards, count, ads)
+    return Listing(entries=cards, total=count, skipped=ads, page=page)
+
+
+def page_of(url: str) -> int:
+    """The page inside a list URL's `d` filter (1 when there is none)."""
+    match = re.search(r"[?&]d=([^&#]+)", url)
+    try:
+        value = decode_filter(match.group(1)).get("page") if match else None
+        return int(value) if value else 1
+    except Exception:  # noqa: BLE001 - lzstring raises anything on a value it did not encode
+        return 1
 
 
 def load_listing(text: str) -> tuple[str, int]:
@@ -124,12 +146,12 @@ def load_listing(text: str) -> tuple[str, int]:
     return data["result"], count
 
 
-def has_next_page(page: ListingPage, seen: int, new_on_page: int) -> bool:
+def has_next_page(page: Listing, seen: int, new_on_page: int) -> bool:
     """Whether to read the next list page: not when this one had no cards or only cards seen
     before (the site repeating its last page), nor when `count` projects have been seen."""
-    if not page.cards or new_on_page == 0:
+    if not page.entries or new_on_page == 0:
         return False
-    return seen < page.count
+    return page.total is not None and seen < page.total
 
 
 def extract_card(box: Selector) -> dict[str, Any]:
@@ -137,33 +159,42 @@ def extract_card(box: Selector) -> dict[str, Any]:
     link = box.css("a.project-link")
     href = link.attrib.get("href", "") if link else ""
     match = re.search(r"/project/(\d+)", href)
-    details = [_text(p) for p in box.css("section.proposal-and-client-info p.info-detail")]
-    marks = [_own_text(mark) for mark in box.css("section.project-organic-info > div.project-status-label div.status-mark")]
+    details = [node_text(p) for p in box.css("section.proposal-and-client-info p.info-detail")]
+    marks = [own_text(mark) for mark in box.css("section.project-organic-info > div.project-status-label div.status-mark")]
     badge_spans = box.css("div.client-info .badge-box span")
-    return {
+    card = {
         "id": match.group(1) if match else None,
         "path": href or None,
-        "title": _text(link.css("p")) or _text(link),
+        "title": node_text(link.css("p")) or node_text(link),
         "statusMarks": [mark for mark in marks if mark],
         "private": bool(box.css("div.status-mark.private-mark")),
-        "budgetText": _text(box.css("p.budget")),
-        "termText": _text(box.css("p.term")),
-        "startText": _text(box.css("p.launch-date")),
-        "roleOrCategory": _text(box.css("p.project-category-or-role")),
-        "level": _text(box.css("p.project-level")),
-        "typeMark": _text(box.css("div.status-mark.project-type-mark")),
-        "skills": [text for text in (_text(chip) for chip in box.css("div.project-skills-info span.skill-chip")) if text],
-        "location": _text(box.css("p.location-data")),
-        "registeredText": _text(box.css("p.start-recruitment-data")),
+        "budgetText": node_text(box.css("p.budget")),
+        "termText": node_text(box.css("p.term")),
+        "startText": node_text(box.css("p.launch-date")),
+        "roleOrCategory": node_text(box.css("p.project-category-or-role")),
+        "level": node_text(box.css("p.project-level")),
+        "typeMark": node_text(box.css("div.status-mark.project-type-mark")),
+        "skills": [text for text in (node_text(chip) for chip in box.css("div.project-skills-info span.skill-chip")) if text],
+        "location": node_text(box.css("p.location-data")),
+        "registeredText": node_text(box.css("p.start-recruitment-data")),
         "deadlineText": next((t for t in details if t and t.startswith("마감")), None),
         "applicantText": next((t for t in details if t and t.startswith("지원자")), None),
         "views": _count(box.css("i.view-status")),
         "comments": _count(box.css("i.comment-status")),
         "likes": _count(box.css("i.interest-status")),
-        "clientName": _text(box.css("div.client-info p.username")),
-        "clientRating": _text(badge_spans[-1]) if badge_spans else None,
+        "clientName": node_text(box.css("div.client-info p.username")),
+        "clientRating": node_text(badge_spans[-1]) if badge_spans else None,
         "clientBadges": box.css("div.client-info .badge-box img::attr(alt)").getall(),
     }
+    # The field of the work, on 외주 cards (absent from older cards and from the captures'
+    # extractions: only added when the card has it, so those stay as they were).
+    fields = [text for text in (node_text(node) for node in box.css("p.project-field")) if text]
+    if fields:
+        card["fieldText"] = " · ".join(fields)
+    subcategory = node_text(box.css("p.project-field-subcategory"))
+    if subcategory:
+        card["fieldSubcategory"] = subcategory
+    return card
 
 
 # --- the detail page ------------------------------------------------------------------------------
@@ -182,8 +213,13 @@ _LOGIN_WALL = re.compile(r"로그인하고|로그인 후 (?:확인|열람)|name=
 def parse_detail(response: TextResponse, card: Mapping[str, Any], scraped_at: str,
                  listed_at: str | None = None) -> PostingItem:
     """The item of a card completed with its detail page. Raises PageNotRecognised (the
-    spider then keeps the card's item) for a page without JSON-LD and condition rows."""
+    spider then keeps the card's item: `item_from_entry`) for a page without JSON-LD and
+    condition rows."""
     return build_item(card, extract_detail(response.text), scraped_at, listed_at=listed_at)
+
+
+def entry_id(card: Mapping[str, Any]) -> str:
+    return str(card["id"])
 
 
 def extract_detail(text: str) -> dict[str, Any]:
@@ -208,27 +244,27 @@ def extract_detail(text: str) -> dict[str, Any]:
     client = page.css(".client-section-wrap")
     description = page.css(".project-description-box")
     return {
-        "title": _text(title_box.css("h1")),
-        "statusMarks": [m for m in (_own_text(mark) for mark in page.css(".project-content-title .status-mark, .status-guide .status-mark")) if m],
-        "registeredText": _text(title_box.css(".project-recruit-guide")),
+        "title": node_text(title_box.css("h1")),
+        "statusMarks": [m for m in (own_text(mark) for mark in page.css(".project-content-title .status-mark, .status-guide .status-mark")) if m],
+        "registeredText": node_text(title_box.css(".project-recruit-guide")),
         "categoryGroups": [
             group for group in (
-                [label for label in (_text(w) for w in category.css(".category-wrapper")) if label]
+                [label for label in (node_text(w) for w in category.css(".category-wrapper")) if label]
                 for category in page.css(".project-classification .project-category")
             ) if group
         ],
         "fields": fields,
         "fieldNotes": notes,
         "target": {
-            "role": _text(target.css(".project-target-role")),
-            "level": _text(target.css(".project-target-detail-row-info.level")),
-            "experience": _text(target.css(".project-target-detail-row-info.experience")),
-            "budget": _text(target.css(".project-target-detail-row-info.budget")),
+            "role": node_text(target.css(".project-target-role")),
+            "level": node_text(target.css(".project-target-detail-row-info.level")),
+            "experience": node_text(target.css(".project-target-detail-row-info.experience")),
+            "budget": node_text(target.css(".project-target-detail-row-info.budget")),
         } if target else None,
         "skills": detail_skills(page),
         "description": html_to_text(description[0].get()) if description else None,
-        "client": {"name": _text(client.css(".client-name, [class*=username]"))} if client else None,
-        "commentCount": _text(page.css(".comment-layer-count")),
+        "client": {"name": node_text(client.css(".client-name, [class*=username]"))} if client else None,
+        "commentCount": node_text(page.css(".comment-layer-count")),
         "locked": bool(_LOGIN_WALL.search(text)),
         "jsonld": jsonld,
     }
@@ -236,24 +272,7 @@ def extract_detail(text: str) -> dict[str, Any]:
 
 def job_posting(page: Selector) -> dict[str, Any] | None:
     """The schema.org JobPosting among the page's JSON-LD blocks (object, list or @graph)."""
-    for script in page.css('script[type="application/ld+json"]::text').getall():
-        data = _json_or_none(script)
-        candidates = data if isinstance(data, list) else (data.get("@graph") or [data]) if isinstance(data, dict) else []
-        for candidate in candidates:
-            if isinstance(candidate, dict) and candidate.get("@type") in ("JobPosting", ["JobPosting"]):
-                return candidate
-    return None
-
-
-def _json_or_none(text: str) -> Any:
-    # Literal newlines inside JSON-LD strings are common (strict=False); some pages escape
-    # the block's quotes as HTML entities.
-    for candidate in (text, html.unescape(text)):
-        try:
-            return json.loads(candidate, strict=False)
-        except json.JSONDecodeError:
-            continue
-    return None
+    return find_job_posting(page.css('script[type="application/ld+json"]::text').getall())[0]
 
 
 def condition_fields(page: Selector) -> tuple[dict[str, str], dict[str, str]]:
@@ -265,11 +284,11 @@ def condition_fields(page: Selector) -> tuple[dict[str, str], dict[str, str]]:
             children = row.xpath("./*")
             label = row.css(label_css) or children[0:1]
             value = row.css(value_css) or children[1:2]
-            key = _text(label)
+            key = node_text(label)
             if not key or not value:
                 continue
-            accents = [_text(a) for a in value.css(".condition-accent")]
-            text = _spaced_text(value[0], exclude="condition-accent")
+            accents = [node_text(a) for a in value.css(".condition-accent")]
+            text = spaced_text(value[0], exclude="condition-accent")
             if text is None:
                 continue
             key = f"{key} (2)" if key in fields else key
@@ -283,7 +302,7 @@ def detail_skills(page: Selector) -> list[dict[str, str | None]]:
     """Skill tags of a detail page as {name, detail} ("Java · 경력 무관" -> Java, 경력 무관)."""
     skills: list[dict[str, str | None]] = []
     for tag in page.css("span.skill-tag, .project-content-layer .skill-stack, .project-content-layer .skill-chip"):
-        for part in (_text(tag) or "").split(","):
+        for part in (node_text(tag) or "").split(","):
             part = part.strip()
             match = re.match(r"^(.*?)\s*(?:·\s*)?(경력 무관|\d+\s*년.*)$", part)
             name, detail = (match.group(1).strip(), match.group(2)) if match else (part, None)
@@ -295,9 +314,10 @@ def detail_skills(page: Selector) -> list[dict[str, str | None]]:
 # --- from the site's texts to the contract ------------------------------------------------------
 
 
-def item_from_card(card: Mapping[str, Any], scraped_at: str) -> PostingItem:
-    """The item a card alone gives (detail page not read, locked or not recognised)."""
-    return build_item(card, None, scraped_at)
+def item_from_entry(card: Mapping[str, Any], scraped_at: str) -> PostingItem:
+    """The item a card alone gives (detail page not read, locked or not recognised): it did not
+    read DETAIL_FIELDS, so storage keeps what a detail read stored for them (items.unread)."""
+    return unread(build_item(card, None, scraped_at), DETAIL_FIELDS)
 
 
 def build_item(card: Mapping[str, Any], detail: Mapping[str, Any] | None, scraped_at: str,
@@ -321,8 +341,9 @@ def build_item(card: Mapping[str, Any], detail: Mapping[str, Any] | None, scrape
         url=f"{ORIGIN}/project/{external_id}/",
         title=clean_line(jsonld.get("title")) or clean_line(detail.get("title")) or clean_line(card.get("title")),
         description=description_of(jsonld.get("description"), detail.get("description")),
-        client=_scrubbed(clean_line(detail_client) or clean_line(card.get("clientName"))),
-        category=category_from_groups(detail.get("categoryGroups")) or category_from_card(card.get("roleOrCategory"), work_type),
+        client=clean_line(detail_client) or clean_line(card.get("clientName")),
+        category=category_from_groups(detail.get("categoryGroups"))
+        or category_from_card(card.get("roleOrCategory"), work_type, card.get("fieldText")),
         skills=clean_skills([*(s.get("name") for s in detail.get("skills") or []), *(card.get("skills") or [])]),
         **resolve_budget(
             [fields.get("예상 금액"), fields.get("월 금액"), target.get("budget")],
@@ -347,7 +368,7 @@ def build_item(card: Mapping[str, Any], detail: Mapping[str, Any] | None, scrape
         proposals=_first(proposals_from_text(fields.get("지원자 수")), proposals_from_text(card.get("applicantText"))),
         status=status_from_marks(marks),
         scraped_at=scraped_at,
-        raw=scrub_pii_deep({"card": dict(card), "detail": dict(detail) if detail else None, "private": private}),
+        raw={"card": dict(card), "detail": dict(detail) if detail else None, "private": private},
     )
 
 
@@ -385,52 +406,21 @@ def budget_from_text(text: str | None, work_type: str | None = None) -> Budget:
     return parse_krw(source, default_type="monthly" if work_type == "기간제" else "fixed")
 
 
-_SALARY_UNITS = {"HOUR": "hourly", "DAY": None, "WEEK": None, "MONTH": "monthly", "YEAR": "yearly"}
-
-
 def budget_from_salary(salary: Any, work_type: str | None = None) -> Budget:
     """JSON-LD baseSalary: a string ("2,000만원 (부가세 별도)") or a MonetaryAmount
-    {currency, value: number | QuantitativeValue{value | minValue/maxValue, unitText}}."""
-    if isinstance(salary, str):
-        return budget_from_text(salary, work_type)
-    if not isinstance(salary, dict):
-        return UNKNOWN
-    value = salary.get("value")
-    unit = None
-    if isinstance(value, dict):
-        unit = str(value.get("unitText") or "").upper() or None
-        low, high = value.get("minValue", value.get("value")), value.get("maxValue", value.get("value"))
-    else:
-        low = high = value
-    currency = clean_line(salary.get("currency")) or "KRW"
-    default = "monthly" if work_type == "기간제" else "fixed"
-    budget_type = _SALARY_UNITS.get(unit, default) if unit else default
-    if isinstance(low, str) or isinstance(high, str):
-        return budget_from_text(f"{low}원" if low == high else f"{low}~{high}원", work_type)
-    return budget_from_amounts(low, high, currency, budget_type)
+    (`outsourcing.normalize.schema_org.monetary_amount`); without a unitText the amount is
+    monthly on 기간제, fixed otherwise."""
+    return monetary_amount(
+        salary,
+        default_type="monthly" if work_type == "기간제" else "fixed",
+        from_text=lambda text: budget_from_text(text, work_type),
+    )
 
 
-_DURATION_UNITS = {"일": 1, "주": 7, "개월": 30, "달": 30, "년": 365}
-
-
-def duration_days(text: str | None) -> int | None:
-    """"예상 기간300일" / "120일" -> days; weeks, months (30 days) and years are converted."""
-    match = re.search(r"(\d[\d,]*)\s*(개월|일|주|달|년)", text or "")
-    if not match:
-        return None
-    days = int(match.group(1).replace(",", "")) * _DURATION_UNITS[match.group(2)]
-    return days or None
-
-
-def proposals_from_text(text: str | None) -> int | None:
-    """"지원자 7명" -> 7, "지원자 없음" -> 0, "비공개" (private matching) -> unknown."""
-    source = clean_line(text)
-    if not source or "비공개" in source:
-        return None
-    if "없음" in source:
-        return 0
-    match = re.search(r"(\d[\d,]*)", source)
-    return int(match.group(1).replace(",", "")) if match else None
+#: "예상 기간300일" / "120일" -> days; weeks, months (30 days) and years are converted.
+duration_days = span_days
+#: "지원자 7명" -> 7, "지원자 없음" -> 0, "비공개" (private matching) -> unknown.
+proposals_from_text = applicants
 
 
 def posted_from_text(text: str | None) -> str | None:
@@ -460,14 +450,9 @@ def status_from_marks(marks: Iterable[str]) -> str | None:
 
 
 def remote_from_labels(labels: Iterable[str | None]) -> bool | None:
-    """재택/원격/비상주 -> True, 상주 (반상주 included) -> False; neither or both -> None. 외주 and
-    기간제 say how the work is contracted, not where it happens."""
-    text = " ".join(label for label in labels if label)
-    remote = bool(re.search(r"재택|원격|리모트|비\s*상주", text))
-    on_site = bool(re.search(r"(?<!비)(?<!비 )상주", text))
-    if remote != on_site:
-        return remote
-    return None
+    """재택/원격/비상주 -> True, 상주 (반상주 included) -> False; neither, or labels that contradict
+    each other -> None. 외주 and 기간제 say how the work is contracted, not where it happens."""
+    return work_place_of_labels(labels)
 
 
 def category_from_groups(groups: Any) -> str | None:
@@ -481,13 +466,18 @@ def category_from_groups(groups: Any) -> str | None:
     return " > ".join(levels) or None
 
 
-def category_from_card(text: str | None, work_type: str | None) -> str | None:
-    """The card's category slot: categories on 외주 ("개발 · 디자인" -> "개발, 디자인"); on 기간제
-    it holds the role sought ("데이터 엔지니어"), which is not a category (kept in raw)."""
+def category_from_card(text: str | None, work_type: str | None, field: str | None = None) -> str | None:
+    """The card's classification: categories then fields on 외주 ("개발 · 디자인", "웹" ->
+    "개발, 디자인 > 웹"); on 기간제 the first slot holds the role sought ("데이터 엔지니어"), which is
+    not a category (kept in raw)."""
     if work_type == "기간제" or not text:
         return None
-    labels = [label for label in (clean_line(part) for part in text.split("·")) if label]
-    return ", ".join(labels) or None
+    levels = []
+    for level in (text, field):
+        labels = [label for label in (clean_line(part) for part in re.split(r"[·,]", level or "")) if label]
+        if labels:
+            levels.append(", ".join(labels))
+    return " > ".join(levels) or None
 
 
 # Private-matching and locked projects show a notice where the description would be.
@@ -498,7 +488,7 @@ def description_of(*candidates: Any) -> str | None:
     for candidate in candidates:
         text = html_to_text(candidate)
         if text and not (_PLACEHOLDER.search(text) and len(text) < 300):
-            return scrub_pii(text)
+            return text
     return None
 
 
@@ -507,32 +497,6 @@ def description_of(*candidates: Any) -> str | None:
 
 def _first(*values: Any) -> Any:
     return next((value for value in values if value is not None), None)
-
-
-def _scrubbed(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return clean_line(scrub_pii(text))
-
-
-def _text(node: Selector | SelectorList | None) -> str | None:
-    """Text content (like the DOM's textContent), whitespace collapsed; None when empty."""
-    if node is None or (isinstance(node, SelectorList) and not node):
-        return None
-    first = node[0] if isinstance(node, SelectorList) else node
-    return clean_line("".join(first.xpath(".//text()").getall()))
-
-
-def _own_text(node: Selector) -> str | None:
-    """The element's own text, without its children's (a mark's tooltip stays out)."""
-    return clean_line("".join(node.xpath("./text()").getall())) or _text(node)
-
-
-def _spaced_text(node: Selector, exclude: str) -> str | None:
-    """Text nodes joined by spaces (values in separate tags must not run together), leaving
-    out the elements whose class contains `exclude`."""
-    parts = node.xpath(f".//text()[not(ancestor::*[contains(concat(' ', normalize-space(@class), ' '), ' {exclude} ')])]").getall()
-    return clean_line(" ".join(parts))
 
 
 def _count(node: SelectorList) -> int | None:

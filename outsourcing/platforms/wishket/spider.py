@@ -29,7 +29,6 @@ from typing import Any
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from outsourcing.items import unread
 from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.pages import PageNotRecognised, require_text
 from outsourcing.platforms.wishket import parser
@@ -100,16 +99,16 @@ class WishketSpider(PlatformSpider):
         )
 
     async def parse_listing(self, response: Response, page: int) -> AsyncIterator[Any]:
-        listing = parser.parse_listing(require_text(response), page)
-        self.listing_recognised(response, len(listing.cards))
         listed_at = self.received_at(response)
-        new = [card for card in listing.cards if card["id"] not in self.seen_ids]
+        listing = parser.parse_listing(require_text(response), listed_at, page)
+        self.listing_recognised(response, len(listing.entries))
+        new = [card for card in listing.entries if card["id"] not in self.seen_ids]
         self.seen_ids.update(card["id"] for card in new)
         # Incremental: stored postings get no detail request and no item (the full run revisits
         # them); a card's day counts as its last instant, since cards show the date only.
         fresh = await self.read_listing(
             new, id_of=lambda card: card["id"], where=f"list page {page}", page=page,
-            posted_at=[parser.listed_posted_until(c) for c in listing.cards] if self.newest_first else ())
+            posted_at=[parser.listed_posted_until(c) for c in listing.entries] if self.newest_first else ())
         for card in fresh.new:
             if self.read_details:
                 yield self.detail_request(
@@ -117,9 +116,9 @@ class WishketSpider(PlatformSpider):
                     cb_kwargs={"card": card, "listed_at": listed_at},
                 )
             else:
-                yield unread(parser.item_from_card(card, listed_at), parser.DETAIL_FIELDS)
-        remaining = max(0, listing.count - len(self.seen_ids))
-        pages = math.ceil(remaining / len(listing.cards)) if listing.cards else 0
+                yield parser.item_from_entry(card, listed_at)
+        remaining = max(0, (listing.total or 0) - len(self.seen_ids))
+        pages = math.ceil(remaining / len(listing.entries)) if listing.entries else 0
         if fresh.stop_here(pages_not_read=min(pages, self.max_pages - self.listing_pages_requested)):
             return
         if parser.has_next_page(listing, len(self.seen_ids), len(new)):
@@ -135,11 +134,11 @@ class WishketSpider(PlatformSpider):
             # holds the posting: a warning, not a failed crawl.
             self.detail_not_used(f"page {response.url}", error.reason, error.detail, ACCESS_REASONS,
                                  keeping="listing card")
-            yield unread(parser.item_from_card(card, listed_at), parser.DETAIL_FIELDS)
+            yield parser.item_from_entry(card, listed_at)
 
     def detail_failed(self, failure: Failure) -> Any:
         """A detail page that could not be fetched (404, retries exhausted): logged and counted
         by `request_failed`; the posting is still stored from its card."""
         self.request_failed(failure)
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
-        yield unread(parser.item_from_card(kwargs["card"], kwargs["listed_at"]), parser.DETAIL_FIELDS)
+        yield parser.item_from_entry(kwargs["card"], kwargs["listed_at"])

@@ -1,0 +1,5 @@
+import sys
+
+from outsourcing.api.server import main
+
+sys.exit(main())
