@@ -140,6 +140,24 @@ INSERT INTO schema_version (version, description)
 VALUES (2, 'platform_watermarks')
 ON CONFLICT (version) DO NOTHING;
 
+-- 3: fields a stored posting could not read ---------------------------------------------------
+
+-- A posting whose detail page could not be read this time (a 500, a timeout, a page not
+-- understood, a list-only run) is yielded from its listing entry with the detail's fields named
+-- in the item's `unread_fields`. The writer keeps what an earlier read of the detail stored for
+-- those fields; the fields whose *stored* values came from a listing entry alone are listed
+-- here, so a later listing entry may still update them. No row: every stored value was read.
+CREATE TABLE IF NOT EXISTS posting_unread (
+    platform    text   NOT NULL,
+    external_id text   NOT NULL,
+    fields      text[] NOT NULL,
+    PRIMARY KEY (platform, external_id)
+);
+
+INSERT INTO schema_version (version, description)
+VALUES (3, 'posting_unread')
+ON CONFLICT (version) DO NOTHING;
+
 -- 4: incremental state in typed columns ---------------------------------------------------------
 
 -- Set by the incremental component (outsourcing/incremental.py) as a run finishes: the run's

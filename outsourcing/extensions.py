@@ -1,5 +1,5 @@
 """CrawlReport: progress lines during a crawl and one summary at the end, with the outcome
-that decides the exit status (outsourcing.outcome)."""
+that decides the exit status (decided by outsourcing.outcome.CrawlOutcome, read here)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from outsourcing import stats as keys
-from outsourcing.outcome import crawl_outcome
+from outsourcing.outcome import CrawlOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,6 @@ class CrawlReport:
         self._task: asyncio.Task[None] | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(self.item_error, signal=signals.item_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlReport:
@@ -54,23 +53,13 @@ class CrawlReport:
             f"errors {stats.get_value(keys.ERRORS, 0)}, spilled {stats.get_value(keys.STORAGE_SPILLED, 0)}"
         )
 
-    def item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
-        """A pipeline failed on a posting (a bug, not a rejection): it was neither stored nor
-        rejected with a reason, so the crawl must not exit 0."""
-        self.crawler.stats.inc_value(keys.ITEM_ERRORS)
-        self.crawler.stats.inc_value(keys.ERRORS)
-
     async def spider_closed(self, spider: Any, reason: str) -> None:
         if self._task is not None:
             self._task.cancel()
-        # spider_closed handlers run concurrently: the summary waits for the store to write or
-        # spill its last batches, so that what it reports is final.
-        store = getattr(self.crawler, "_outsourcing_store", None)
-        if store is not None:
-            await store.wait_finished()
-        code, problems = crawl_outcome(self.crawler.stats.get_stats(), reason)
-        self.crawler.stats.set_value(keys.EXIT_CODE, code)
-        self.crawler.stats.set_value(keys.PROBLEMS, problems)
+        # spider_closed handlers run concurrently: the summary waits for the outcome, which is
+        # decided once the store has written or spilled its last batches, so what it reports is final.
+        outcome = self.crawler.get_extension(CrawlOutcome)
+        problems = (await outcome.decided()).problems if outcome is not None else ["the outcome was not decided"]
         elapsed = time.monotonic() - self.started
         logger.info("%s: summary (%s, %.1fs): %s", spider.name, reason, elapsed, self._line())
         if problems:

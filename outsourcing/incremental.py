@@ -65,10 +65,9 @@ Entry = TypeVar("Entry")
 def posting_store(crawler: Crawler) -> PostingStore | None:
     """The crawl's PostingStore, found the Scrapy way (through the PostgreSQL item pipeline), or
     None when the crawl does not store into PostgreSQL."""
-    from outsourcing.pipelines.postgres import PostgresPipeline
+    from outsourcing.pipelines.common import store_of
 
-    pipeline = crawler.get_item_pipeline(PostgresPipeline)
-    return pipeline.store if pipeline is not None else None
+    return store_of(crawler)
 
 
 @dataclass

@@ -111,7 +111,7 @@ def content_hash(data: Any) -> str:
 
 
 class PostingItem(scrapy.Item):
-    """One project posting. Contract fields plus three carried for storage and stats only.
+    """One project posting. Contract fields plus four carried for storage and stats only.
 
     `raw` is the platform's own payload for the posting (personal data removed), kept in the
     database's `raw` column so a parser fix can be replayed later; `content_hash` is set by the
@@ -119,8 +119,9 @@ class PostingItem(scrapy.Item):
     the posting (text repaired, personal data removed, values it did not know), which the
     validation pipeline adds to the crawl's stats (a parser has no crawler); `raw_as_built` is
     the very payload object `new_posting` cleaned, so validation can tell that `raw` is still it
-    (an identity check: the payload is neither copied nor walked again). None of these is
-    exported to feeds (FEED_EXPORT_FIELDS).
+    (an identity check: the payload is neither copied nor walked again); `unread_fields` names
+    the contract fields this read could not see (see `unread`). None of these is exported to
+    feeds (FEED_EXPORT_FIELDS).
     """
 
     platform = scrapy.Field()
@@ -147,6 +148,10 @@ class PostingItem(scrapy.Item):
     content_hash = scrapy.Field()
     stat_counts = scrapy.Field()
     raw_as_built = scrapy.Field()
+    #: Contract fields this read could not see (the detail page failed or was not requested, so
+    #: the item comes from its listing entry): storage keeps what an earlier read stored for them
+    #: (storage/writer.py). Set with `unread`; never exported.
+    unread_fields = scrapy.Field()
 
 
 #: Item fields that are not the contract's and not stored: the builder's notes to validation.
@@ -288,3 +293,10 @@ def _clean_storable(value: Any) -> tuple[Any, int, int]:
             items.append(cleaned)
         return (items if nul or surrogates or isinstance(value, tuple) else value), nul, surrogates
     return value, 0, 0
+
+
+def unread(item: PostingItem, fields: tuple[str, ...]) -> PostingItem:
+    """`item`, built without its detail page, marked as not having read `fields` (the platform's
+    DETAIL_FIELDS): a stored posting keeps its earlier detail values for them."""
+    item["unread_fields"] = list(fields)
+    return item

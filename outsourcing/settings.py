@@ -51,6 +51,8 @@ DOWNLOADER_MIDDLEWARES = {
     "outsourcing.proxies.PlatformProxyMiddleware": 740,
 }
 EXTENSIONS = {
+    # Decides the exit status once, when the crawl closes (after the store's last batches).
+    "outsourcing.outcome.CrawlOutcome": 100,
     "outsourcing.extensions.CrawlReport": 500,
     # -a mode=incremental: what is stored, where paging stops, the watermark (incremental.py).
     "outsourcing.incremental.IncrementalCrawl": 510,
@@ -58,6 +60,8 @@ EXTENSIONS = {
     "outsourcing.logs.LogPolicy": 0,
     # NotConfigured unless OUTSOURCING_ALERTS_CONFIG / ALERTS_CONFIG names an alerts file.
     "outsourcing.alerts.extension.AlertsExtension": 520,
+    # Work that may only follow a clean run (the store sends outsourcing.signals.run_finishing).
+    "outsourcing.storage.closing.UnseenPostingsCloser": 530,
 }
 ITEM_PIPELINES = {
     "outsourcing.pipelines.validation.ValidationPipeline": 300,

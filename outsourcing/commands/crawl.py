@@ -2,7 +2,8 @@
 
 Scrapy's own `crawl` exits 0 whatever happened. This one exits 1 when postings could not be
 stored (they wait in the spill file), when no listing page could be read or recognised, or
-when the crawl did not finish; see outsourcing.outcome.
+when the crawl did not finish: the outcome outsourcing.outcome.CrawlOutcome decided when the
+crawl closed (1 when none was decided: the crawl did not get that far).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from scrapy.exceptions import UsageError
 
 from outsourcing import logs
 from outsourcing import stats as keys
-from outsourcing.outcome import EXIT_FAILED, crawl_outcome
+from outsourcing.outcome import EXIT_FAILED, exit_code_of, problems_of
 from outsourcing.platforms.base import PlatformSpider
 
 logger = logging.getLogger(__name__)
@@ -49,11 +50,8 @@ class Command(ScrapyCrawlCommand):
             logger.error("%s: the crawl did not start (see the error above); exit %d", args[0], self.exitcode)
             return
         stats = crawler.stats.get_stats() if crawler.stats else {}
-        code = stats.get(keys.EXIT_CODE)
-        problems = list(stats.get(keys.PROBLEMS) or [])
-        if code is None:
-            code, problems = crawl_outcome(stats)
-        self.exitcode = int(code)
+        self.exitcode = exit_code_of(stats)
+        problems = problems_of(stats)
         log_outcome(args[0], self.exitcode, problems, stats)
 
 

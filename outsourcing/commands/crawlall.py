@@ -44,7 +44,7 @@ from scrapy.utils.defer import ensure_awaitable
 from outsourcing import logs
 from outsourcing import stats as keys
 from outsourcing.commands.crawl import refuse_arguments
-from outsourcing.outcome import EXIT_FAILED, EXIT_OK, crawl_outcome
+from outsourcing.outcome import EXIT_FAILED, EXIT_OK, exit_code_of, problems_of
 from outsourcing.storage.database import (
     ENV_DATABASE_URL,
     EmbeddedPostgres,
@@ -148,13 +148,11 @@ def result_from_crawler(name: str, crawler: Crawler | None, error: BaseException
     if error is not None or not getattr(crawler, "spider", None):
         reason = f"{type(error).__name__}: {error}" if error is not None else "the spider was not created"
         return PlatformResult(name, EXIT_FAILED, problems=[f"the crawl did not start ({reason})"])
-    code = stats.get(keys.EXIT_CODE)
-    problems = list(stats.get(keys.PROBLEMS) or [])
-    if code is None:
-        code, problems = crawl_outcome(stats)
+    code = exit_code_of(stats)
+    problems = problems_of(stats)
     return PlatformResult(
         name=name,
-        exit_code=int(code),
+        exit_code=code,
         inserted=int(stats.get(keys.STORAGE_INSERTED, 0)),
         updated=int(stats.get(keys.STORAGE_UPDATED, 0)),
         unchanged=int(stats.get(keys.STORAGE_UNCHANGED, 0)),

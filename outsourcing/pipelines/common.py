@@ -1,23 +1,18 @@
-"""What the pipelines share: whether this crawl stores into PostgreSQL at all."""
+"""What the pipelines (and incremental mode) share: the crawl's store, when this crawl stores at all."""
 
 from __future__ import annotations
 
 from scrapy.crawler import Crawler
-from scrapy.utils.misc import load_object
 
 from outsourcing.storage.store import PostingStore
 
-POSTGRES_PIPELINE = "outsourcing.pipelines.postgres.PostgresPipeline"
 
+def store_of(crawler: Crawler) -> PostingStore | None:
+    """The crawl's PostingStore, owned by the PostgreSQL pipeline; None when that pipeline is not
+    enabled (then validation only drops and counts, as with `-s ITEM_PIPELINES=...` without
+    storage). Call it once the engine exists (open_spider, a spider's `start`, spider_closed)."""
+    from outsourcing.pipelines.postgres import PostgresPipeline
 
-def store_if_enabled(crawler: Crawler) -> PostingStore | None:
-    """The crawl's PostingStore when the PostgreSQL pipeline is enabled, else None (then
-    validation only drops and counts, as with `-s ITEM_PIPELINES=...` without storage)."""
-    pipelines = crawler.settings.getwithbase("ITEM_PIPELINES")
-    for path, order in pipelines.items():
-        if order is None:
-            continue
-        target = load_object(path) if isinstance(path, str) else path
-        if f"{target.__module__}.{target.__qualname__}" == POSTGRES_PIPELINE:
-            return PostingStore.of(crawler)
-    return None
+    pipeline = crawler.get_item_pipeline(PostgresPipeline)
+    return pipeline.store if pipeline is not None else None
+

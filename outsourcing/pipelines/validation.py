@@ -39,7 +39,8 @@ from outsourcing.items import (
 )
 from outsourcing.normalize.pii import contains_pii, payload_holds_pii
 from outsourcing.normalize.text import unstorable
-from outsourcing.pipelines.common import store_if_enabled
+from outsourcing.pipelines.common import store_of
+from outsourcing.storage.store import PostingStore
 
 logger = logging.getLogger(__name__)
 
@@ -190,13 +191,14 @@ class ValidationPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.store = store_if_enabled(crawler)
+        self.store: PostingStore | None = None  # found once the engine exists (open_spider)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidationPipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:
+        self.store = store_of(self.crawler)
         if self.store is not None:
             await self.store.open()
 

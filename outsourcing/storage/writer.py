@@ -21,14 +21,25 @@ that plan shape (index nested loops, no JIT) for its own transactions: the tempo
 are never analysed, autovacuum may be off, and a plan cached on an empty `postings` table (the
 first crawl) would otherwise hash the whole table for every later batch.
 
-Rows PostgreSQL refuses (a data error) are isolated by splitting the batch in halves until the
-bad rows stand alone; those are returned as rejected with PostgreSQL's message and the rest is
-written. Connection errors propagate: retrying them is the caller's job (PostingStore).
+Rows PostgreSQL refuses (a data error, or text the driver cannot encode) are isolated by
+splitting the batch in halves until the bad rows stand alone; those are returned as rejected
+with the message and the rest is written. Connection errors propagate: retrying them is the
+caller's job (storage/batches.py).
+
+A record may name contract fields it could not read this time (`unread_fields`: its detail page
+failed, so the spider yielded the listing entry). For a posting already stored, the stored values
+of those fields are kept (unless they too came from a listing entry alone: `posting_unread`) and
+the content hash is recomputed on the merged values, so a posting that did not change stays
+unchanged and no history row appears.
+
+Rejected items are stored whatever they hold: `storable` turns any value into JSON PostgreSQL
+accepts (no NUL, no lone surrogate, no NaN), so inserting them cannot fail on content.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,8 +48,9 @@ from typing import Any
 
 import asyncpg
 
-from outsourcing.items import CONTRACT_FIELDS, HASH_EXCLUDED
+from outsourcing.items import CONTRACT_FIELDS, HASH_EXCLUDED, content_hash
 from outsourcing.normalize.money import number
+from outsourcing.normalize.text import storable_text
 
 #: Columns written from a posting record, in COPY order.
 STAGE_COLUMNS: tuple[str, ...] = CONTRACT_FIELDS + ("raw", "content_hash")
@@ -85,7 +97,13 @@ WHERE p.platform = s.platform AND p.external_id = s.external_id
 # The UPDATE's rows are not visible to the INSERT's NOT EXISTS (same snapshot), but every key
 # the UPDATE found exists in that snapshot too: the INSERT adds exactly the missing ones.
 UPSERT_SEEN = """
-WITH bumped AS (
+WITH unread_cleared AS (
+    -- what the batch read replaces what was unread; rows for what it could not read follow
+    -- (the EXISTS is checked once: while no posting has unread fields, this costs one probe)
+    DELETE FROM posting_unread u USING posting_keys k
+    WHERE u.platform = k.platform AND u.external_id = k.external_id
+      AND EXISTS (SELECT 1 FROM posting_unread)
+), bumped AS (
     UPDATE posting_seen seen
     -- greatest() skips nulls; a null time must fail the NOT NULL constraint as an insert would
     SET last_seen_at = CASE WHEN k.scraped_at IS NOT NULL THEN greatest(seen.last_seen_at, k.scraped_at) END,
@@ -105,6 +123,15 @@ INSERT_CHANGE = """
 INSERT INTO posting_changes (platform, external_id, changed_at, run_id, changed_fields, old_values, new_values)
 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
 """
+#: Contract fields a record may leave unread (never its key or the time it was read).
+MERGEABLE: frozenset[str] = frozenset(CONTRACT_FIELDS) - {"platform", "external_id", "scraped_at"}
+SELECT_STORED = f"""
+SELECT k.platform, k.external_id, {", ".join(f"p.{name}" for name in sorted(MERGEABLE))}, u.fields AS unread
+FROM unnest($1::text[], $2::text[]) AS k (platform, external_id)
+JOIN postings p ON p.platform = k.platform AND p.external_id = k.external_id
+LEFT JOIN posting_unread u ON u.platform = k.platform AND u.external_id = k.external_id
+"""
+INSERT_UNREAD = "INSERT INTO posting_unread (platform, external_id, fields) VALUES ($1, $2, $3)"
 INSERT_REJECTED = """
 INSERT INTO rejected_items (platform, external_id, reason, detail, item, run_id)
 VALUES ($1, $2, $3, $4, $5::jsonb, $6)
@@ -200,13 +227,16 @@ async def write_batch(
 async def _write_once(
     connection: asyncpg.Connection, records: Sequence[dict[str, Any]], run_id: int | None
 ) -> BatchResult:
-    keys = [_key_row(record) for record in records]
-    by_key = {(record["platform"], record["external_id"]): record for record in records}
     platforms = sorted({record["platform"] for record in records})
     async with connection.transaction():
         await connection.execute(PIN_PLANS)
         for platform in platforms:  # sorted: two writers never wait on each other in a cycle
             await connection.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_NAMESPACE, platform)
+        unread: list[tuple[str, str, list[str]]] = []
+        if any(record.get("unread_fields") for record in records):
+            records, unread = await _keep_stored_values(connection, records)
+        keys = [_key_row(record) for record in records]
+        by_key = {(record["platform"], record["external_id"]): record for record in records}
         await connection.copy_records_to_table("posting_keys", records=keys, columns=KEY_COLUMNS)
         pending = await _run(connection, SELECT_PENDING)
         inserted = 0
@@ -224,8 +254,54 @@ async def _write_once(
             changes = [_change_row(row, by_key[(row["platform"], row["external_id"])], run_id) for row in changed]
             await connection.executemany(INSERT_CHANGE, changes)
         await _status(connection, UPSERT_SEEN, run_id)
+        if unread:
+            await connection.executemany(INSERT_UNREAD, unread)
     updated = len(changes)
     return BatchResult(inserted=inserted, updated=updated, unchanged=len(records) - inserted - updated)
+
+
+async def _keep_stored_values(
+    connection: asyncpg.Connection, records: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, list[str]]]]:
+    """The records with their unread fields filled from the stored postings, and the rows of
+    posting_unread to write: per posting, the fields whose value now stored was not read.
+
+    An unread field takes the stored value unless the stored value was not read either (then the
+    new listing value is as good and may be newer). The content hash is recomputed on the merged
+    values: a posting whose readable fields did not change stays unchanged.
+    """
+    partial = [record for record in records if record.get("unread_fields")]
+    stored = {
+        (row["platform"], row["external_id"]): row
+        for row in await _run(connection, SELECT_STORED, [r["platform"] for r in partial],
+                              [r["external_id"] for r in partial])
+    }
+    merged_records: list[dict[str, Any]] = []
+    unread_rows: list[tuple[str, str, list[str]]] = []
+    for record in records:
+        names = record.get("unread_fields")
+        if not names:
+            merged_records.append(record)
+            continue
+        fields = [name for name in dict.fromkeys(names) if name in MERGEABLE]
+        key = (record["platform"], record["external_id"])
+        row = stored.get(key)
+        if row is None:
+            still_unread = fields
+            merged = record
+        else:
+            unread_before = set(row["unread"] or ())
+            merged = dict(record)
+            for name in fields:
+                if name not in unread_before:
+                    value = canonical(name, row[name])
+                    merged[name] = [] if name == "skills" and value is None else value
+            merged["content_hash"] = content_hash(merged)
+            still_unread = [name for name in fields if name in unread_before]
+        merged_records.append(merged)
+        if still_unread:
+            unread_rows.append((key[0], key[1], still_unread))
+    return merged_records, unread_rows
 
 
 async def _run(connection: asyncpg.Connection, query: str, *args: Any) -> list[Any]:
@@ -283,18 +359,80 @@ def _change_row(old: Any, new: dict[str, Any], run_id: int | None) -> tuple[Any,
 async def write_rejected(
     connection: asyncpg.Connection, rejected: Iterable[dict[str, Any]], run_id: int | None
 ) -> int:
-    """Store rejected items: dicts with platform, external_id, reason, detail, item."""
-    rows = [
-        (
-            entry.get("platform"),
-            entry.get("external_id"),
-            entry["reason"],
-            entry.get("detail"),
-            json.dumps(entry["item"], ensure_ascii=False, default=str).replace("\\u0000", ""),
-            run_id,
-        )
-        for entry in rejected
-    ]
-    if rows:
-        await connection.executemany(INSERT_REJECTED, rows)
+    """Store rejected items: dicts with platform, external_id, reason, detail, item.
+
+    Every value is made storable first, so only a connection fault (propagated, for the caller
+    to retry) can fail the insert; should PostgreSQL refuse a row all the same, the rows are
+    written one by one and a refused one is stored with its item's repr instead of the item.
+    """
+    rows = [_rejected_row(entry, run_id) for entry in rejected]
+    if not rows:
+        return 0
+    try:
+        await connection.executemany(INSERT_REJECTED, rows)  # atomic: all rows or none
+    except Exception as error:  # noqa: BLE001 - classified right below
+        if not is_data_error(error):
+            raise
+        for row in rows:
+            try:
+                await connection.execute(INSERT_REJECTED, *row)
+            except Exception as row_error:  # noqa: BLE001 - classified right below
+                if not is_data_error(row_error):
+                    raise
+                item = {"unstorable_item": ascii(row[4])[:100_000], "error": storable(str(row_error))}
+                await connection.execute(INSERT_REJECTED, *row[:4], json.dumps(item), run_id)
     return len(rows)
+
+
+def _rejected_row(entry: dict[str, Any], run_id: int | None) -> tuple[Any, ...]:
+    def text(value: Any) -> str | None:
+        return None if value is None else storable(value if isinstance(value, str) else str(value))
+
+    return (
+        text(entry.get("platform")),
+        text(entry.get("external_id")),
+        text(entry.get("reason")) or "unknown",
+        text(entry.get("detail")),
+        storable_json(entry.get("item")),
+        run_id,
+    )
+
+
+# --- values PostgreSQL can store, whatever a record holds ------------------------------------------
+
+_MAX_DEPTH = 64
+
+
+def storable(value: Any, _depth: int = 0) -> Any:
+    """`value` as plain JSON data PostgreSQL can hold in text and jsonb: its strings as
+    `normalize.text.storable_text` makes them (NUL removed, surrogates repaired), dict keys as
+    text, NaN and infinities as null, anything else as its str(); nesting cut at 64 levels (a
+    cycle)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if _depth >= _MAX_DEPTH:
+        return "<nested too deep>"
+    if isinstance(value, dict):
+        return {storable(key if isinstance(key, str) else _text_of(key)): storable(item, _depth + 1)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [storable(item, _depth + 1) for item in value]
+    if isinstance(value, Decimal):
+        return storable(number(value)) if value.is_finite() else None
+    return storable(_text_of(value))
+
+
+def storable_json(value: Any) -> str:
+    """JSON text of `value` that a jsonb column accepts (see `storable`)."""
+    return json.dumps(storable(value), ensure_ascii=False)
+
+
+def _text_of(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception as error:  # noqa: BLE001 - a value whose str() raises is kept as a note
+        return f"<{type(value).__name__} whose str() raised {type(error).__name__}>"

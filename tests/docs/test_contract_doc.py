@@ -102,8 +102,9 @@ def test_the_view_is_documented() -> None:
 
 def test_every_exit_reason_is_documented() -> None:
     # Stats that trip every rule of outcome.py at once.
-    code, problems = crawl_outcome({keys.STORAGE_SPILLED: 3, keys.ITEM_ERRORS: 2}, "shutdown")
-    assert code == 1 and len(problems) == 4
+    code, problems = crawl_outcome({keys.STORAGE_SPILLED: 3, keys.STORAGE_LOST: 1, keys.STORAGE_WRITER_STOPPED: 1,
+                                    keys.ITEM_ERRORS: 2, keys.CALLBACK_ERRORS: 1}, "shutdown")
+    assert code == 1 and len(problems) == 7
     documented = re.sub(r"\s+", " ", section(contract_text(), "Exit status"))
     for problem in problems:
         # Counts and the finish reason vary per run: compare the wording around them.

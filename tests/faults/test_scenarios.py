@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from outsourcing.mirror import Reply
+from outsourcing.storage import spill
 from tests.conftest import query, run
 from tests.faults.sites import RSS, remoteok_body, rss_feed, serve_wwr
 from tests.helpers import stored_count, wait_for
@@ -246,8 +247,10 @@ def test_database_down_for_the_whole_crawl_then_spill_is_replayed(mirror, crawl,
     # The closing summary is written after the store gave up, so it names the spill.
     assert "crawl failed: 120 records could not be stored and wait in the spill file" in first.log
     spill_dir = crawl.home / "spill"
-    spilled = [json.loads(line) for path in spill_dir.glob("*.jsonl") for line in path.read_text().splitlines()]
-    assert len([entry for entry in spilled if entry["kind"] == "posting"]) == 120
+    files = [spill.parse(path.read_bytes(), path.name) for path in spill_dir.glob("*.jsonl")]
+    assert {contents.version for contents in files} == {spill.FORMAT_VERSION}
+    assert sum(len(contents.postings) for contents in files) == 120
+    assert not any(contents.unreadable for contents in files)
 
     # The database is back, the site is not: the spilled postings are written all the same.
     second = crawl("remoteok", base_url="http://127.0.0.1:9", database_url=database_url, feed=False)

@@ -15,7 +15,7 @@ from outsourcing.items import content_hash, new_posting
 from outsourcing.normalize.dates import now_utc
 from outsourcing.storage import lifecycle
 from outsourcing.storage.database import apply_schema, mask_dsn, mask_secrets
-from outsourcing.storage.writer import prepare_connection, write_batch
+from outsourcing.storage.writer import prepare_connection, write_batch, write_rejected
 from tests.conftest import run
 
 
@@ -153,3 +153,117 @@ def test_mask_dsn(dsn: str, masked: str) -> None:
     assert mask_dsn(dsn) == masked
     message = mask_secrets(f"could not connect to {dsn} (password s3cret)", dsn)
     assert ("s3cret" in message) == ("s3cret" not in dsn)  # a password the DSN holds is never printed
+
+
+# --- text no database column can hold ---------------------------------------------------------
+
+def test_a_record_with_unencodable_text_is_refused_alone_and_stored_as_rejected(database_url) -> None:
+    async def scenario() -> None:
+        connection = await _connect(database_url)
+        try:
+            records = [record(str(n)) for n in range(8)]
+            records[3]["raw"] = {"description": "lone surrogate \ud83d here"}  # a raw dict no parser cleaned
+            result = await write_batch(connection, records, None)
+            assert result.inserted == 7
+            [(refused, reason, message)] = result.refused
+            assert (refused["external_id"], reason) == ("3", "database:UnicodeEncodeError")
+            await write_rejected(connection, [{"platform": "remoteok", "external_id": "3", "reason": reason,
+                                               "detail": message, "item": refused}], None)
+            row = await connection.fetchrow("SELECT * FROM rejected_items")
+            assert (row["external_id"], row["reason"]) == ("3", "database:UnicodeEncodeError")
+            assert json.loads(row["item"])["raw"]["description"] == "lone surrogate \ufffd here"
+        finally:
+            await connection.close()
+
+    run(scenario())
+
+
+def test_rejected_items_are_stored_whatever_they_hold(database_url) -> None:
+    cyclic: dict[str, Any] = {"n": 1}
+    cyclic["self"] = cyclic
+    item = {
+        "description": "C:\\u0000 is a path, \x00 is a NUL",  # the literal text backslash-u-0000, then a NUL
+        "title": "\ud83d\ude00 pair, \udc80 lone",
+        "budget_min": float("nan"),
+        "raw": {1: "int key", ("a", "b"): "tuple key", "nested": cyclic},
+    }
+
+    async def scenario() -> None:
+        connection = await _connect(database_url)
+        try:
+            await write_rejected(connection, [{"platform": "remoteok", "external_id": "x\x00", "reason": "missing:title",
+                                               "detail": "bad \udcff", "item": item}], None)
+            row = await connection.fetchrow("SELECT * FROM rejected_items")
+            stored = json.loads(row["item"])
+            assert stored["description"] == "C:\\u0000 is a path,  is a NUL"
+            assert stored["title"] == "\U0001f600 pair, \ufffd lone"  # a pair is the character it encodes
+            assert stored["budget_min"] is None
+            assert stored["raw"]["1"] == "int key" and stored["raw"]["('a', 'b')"] == "tuple key"
+            assert (row["external_id"], row["detail"]) == ("x", "bad \ufffd")
+        finally:
+            await connection.close()
+
+    run(scenario())
+
+
+# --- fields a read could not see (item 7: a detail page that failed) ---------------------------
+
+def test_unread_fields_keep_what_a_detail_read_stored(database_url) -> None:
+    detail = dict(record("1", budget=5000, skills=["Python", "Django", "PostgreSQL"]),
+                  description="the full text", proposals=5, category="개발 > 웹")
+    detail["content_hash"] = content_hash(detail)
+    card = dict(record("1", budget=None, skills=["Python"]), description=None, proposals=4, category="개발",
+                unread_fields=["description", "skills", "proposals", "category", "budget_min", "budget_max",
+                               "currency", "budget_type"])
+    card["content_hash"] = content_hash(card)
+
+    async def scenario() -> None:
+        connection = await _connect(database_url)
+        try:
+            await write_batch(connection, [detail], None)
+            again = await write_batch(connection, [card], None)
+            assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+            assert await connection.fetchval("SELECT count(*) FROM posting_changes") == 0
+            row = await connection.fetchrow("SELECT * FROM postings")
+            assert (row["description"], row["skills"], row["proposals"], row["category"], row["budget_min"]) == (
+                "the full text", ["Python", "Django", "PostgreSQL"], 5, "개발 > 웹", 5000)
+            assert row["content_hash"] == detail["content_hash"]
+            assert await connection.fetchval("SELECT count(*) FROM posting_unread") == 0  # stored values were read
+            # What the card does read still counts: a new title is an ordinary change.
+            retitled = dict(card, title="New title")
+            retitled["content_hash"] = content_hash(retitled)
+            changed = await write_batch(connection, [retitled], None)
+            assert changed.updated == 1
+            change = await connection.fetchrow("SELECT * FROM posting_changes")
+            assert change["changed_fields"] == ["title"]
+        finally:
+            await connection.close()
+
+    run(scenario())
+
+
+def test_values_never_read_from_a_detail_still_follow_the_listing(database_url) -> None:
+    unread = ["description", "proposals"]
+    first = dict(record("1"), description=None, proposals=1, unread_fields=unread)
+    first["content_hash"] = content_hash(first)
+    second = dict(first, proposals=2)  # the listing says more proposals now, the detail still fails
+    second["content_hash"] = content_hash(second)
+    read = dict(first, description="read at last", proposals=3)
+    del read["unread_fields"]
+    read["content_hash"] = content_hash(read)
+
+    async def scenario() -> None:
+        connection = await _connect(database_url)
+        try:
+            await write_batch(connection, [first], None)
+            assert await connection.fetchval("SELECT fields FROM posting_unread") == unread
+            assert (await write_batch(connection, [second], None)).updated == 1
+            assert await connection.fetchval("SELECT proposals FROM postings") == 2
+            assert (await write_batch(connection, [read], None)).updated == 1
+            assert await connection.fetchval("SELECT count(*) FROM posting_unread") == 0
+            assert (await write_batch(connection, [second], None)).unchanged == 1  # now the read values stay
+            assert await connection.fetchrow("SELECT description, proposals FROM postings") == ("read at last", 3)
+        finally:
+            await connection.close()
+
+    run(scenario())

@@ -27,7 +27,7 @@ from typing import Any
 
 from scrapy.http import TextResponse
 
-from outsourcing.items import PostingItem, new_posting
+from outsourcing.items import PostingItem, new_posting, unread
 from outsourcing.normalize.dates import KST, from_epoch, parse_instant
 from outsourcing.normalize.money import (
     MANWON,
@@ -46,6 +46,13 @@ ORIGIN = "https://www.freemoa.net"
 SESSION_PATH = "/m4/s41"   # the project board page: sets the session cookie the API wants
 LIST_PATH = "/m4a/s41a"
 DETAIL_PATH = "/m4a/s41v"
+#: Fields the detail view supplies (it wins over the list row there). An item built from the
+#: list row alone leaves them unread (items.unread): storage keeps what a detail read stored.
+#: The list row's `isNowApply` is as good as the view's, so `status` is not among them.
+DETAIL_FIELDS: tuple[str, ...] = (
+    "title", "description", "client", "category", "skills", "budget_min", "budget_max", "currency",
+    "budget_type", "duration_days", "location", "remote", "posted_at", "deadline_at", "proposals",
+)
 PAGE_SIZE = 10
 SORT_NEWEST = "3"          # sm=3: 최신등록순
 
@@ -134,8 +141,9 @@ def parse_detail(response: TextResponse, row: Mapping[str, Any], scraped_at: str
 
 
 def item_from_entry(row: Mapping[str, Any], scraped_at: str, detail_status: str = "not_requested") -> PostingItem:
-    """The posting of a list row alone; `detail_status` records in raw why there is no detail."""
-    return build_item(row, None, scraped_at, detail_status=detail_status)
+    """The posting of a list row alone; `detail_status` records in raw why there is no detail. It
+    did not read DETAIL_FIELDS, so storage keeps what a detail read stored for them (items.unread)."""
+    return unread(build_item(row, None, scraped_at, detail_status=detail_status), DETAIL_FIELDS)
 
 
 def entry_id(row: Mapping[str, Any]) -> str:

@@ -30,7 +30,7 @@ import lzstring
 from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
-from outsourcing.items import PostingItem, new_posting
+from outsourcing.items import PostingItem, new_posting, unread
 from outsourcing.normalize.dates import KST, parse_instant, resolve_relative
 from outsourcing.normalize.korean import applicants, span_days, work_place_of_labels
 from outsourcing.normalize.money import UNKNOWN, Budget, number, parse_krw
@@ -55,6 +55,13 @@ LIST_PATH = "/project/"
 #: Work-type marks a card or detail page shows: 외주 (contracted work), 기간제 (fixed-term staffing).
 WORK_TYPES: tuple[str, ...] = ("외주", "기간제")
 PRIVATE_MARK = "프라이빗 매칭"
+#: Fields the detail page supplies (it wins over the card there). An item built from the card
+#: alone leaves them unread (items.unread): storage keeps what a detail read stored. The card's
+#: status marks are as good as the page's, so `status` is not among them.
+DETAIL_FIELDS: tuple[str, ...] = (
+    "title", "description", "client", "category", "skills", "budget_min", "budget_max", "currency",
+    "budget_type", "duration_days", "location", "remote", "posted_at", "deadline_at", "proposals",
+)
 
 _LZ = lzstring.LZString()
 
@@ -308,8 +315,9 @@ def detail_skills(page: Selector) -> list[dict[str, str | None]]:
 
 
 def item_from_entry(card: Mapping[str, Any], scraped_at: str) -> PostingItem:
-    """The item a card alone gives (detail page not read, locked or not recognised)."""
-    return build_item(card, None, scraped_at)
+    """The item a card alone gives (detail page not read, locked or not recognised): it did not
+    read DETAIL_FIELDS, so storage keeps what a detail read stored for them (items.unread)."""
+    return unread(build_item(card, None, scraped_at), DETAIL_FIELDS)
 
 
 def build_item(card: Mapping[str, Any], detail: Mapping[str, Any] | None, scraped_at: str,
