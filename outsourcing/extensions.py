@@ -38,7 +38,7 @@ class CrawlReport:
     async def _progress(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            logger.info("%s: progress: %s", self.crawler.spider.name, self._line())
+            logger.info("%s: progress: %s", getattr(self.crawler.spider, "name", "?"), self._line())
 
     def _line(self) -> str:
         stats = self.crawler.stats

@@ -117,6 +117,8 @@ class BackoffMiddleware:
         host = urlsplit(request.url).netloc
         self.paused_until[host] = max(self.paused_until.get(host, 0.0), time.monotonic() + delay)
         spider = self.crawler.spider
+        if spider is None:  # responses only arrive while a spider runs; this keeps the types honest
+            return response
         self.crawler.stats.inc_value(keys.backoff(response.status))
         logger.warning("%s: HTTP %d from %s; pausing requests to %s for %.1fs",
                        getattr(spider, "name", "?"), response.status, request.url, host, delay)

@@ -491,6 +491,8 @@ class RoundLoop:
         from twisted.internet.error import ReactorNotRunning
 
         try:
-            reactor.stop()
+            # twisted.internet.reactor is a module object standing in for the installed reactor;
+            # mypy reads zope's interface methods as unbound functions.
+            reactor.stop()  # type: ignore[misc]
         except (ReactorNotRunning, RuntimeError):
             pass  # already stopping: a signal got there first

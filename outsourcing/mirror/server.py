@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Union
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -53,7 +52,7 @@ class MirrorRequest:
         return parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
-Route = Union[Reply, Callable[[MirrorRequest], Reply]]
+Route = Reply | Callable[[MirrorRequest], Reply]
 
 DEFAULT_ROBOTS = b"User-agent: *\nAllow: /\n"
 
@@ -78,6 +77,8 @@ class Mirror:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode("ascii")
         return f"http://{host}:{port}"
 
     # --- configuration ---------------------------------------------------------------------

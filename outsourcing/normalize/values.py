@@ -1,4 +1,5 @@
-"""Plain values the platforms send in many spellings: counts and other whole numbers.
+"""Plain values the platforms send in many spellings: counts and other whole numbers, and
+objects that may be missing or of another type.
 
 An API says `"ALL_APPLY_COUNT": "3"` on one row and `3` on the next, `"bid_count": 35.0`, `"total":
 "1,234"`; all are the whole number they spell. Parsers share this one reading instead of each
@@ -35,3 +36,9 @@ def positive_number(value: Any) -> int | None:
     """`whole_number`, with 0 read as "not given" (a length of 0 days, page 0)."""
     number = whole_number(value)
     return number if number else None
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one: an API that sends `null`, `[]` or a
+    string where an object usually is ("currency", "budget", "users") reads as "nothing given"."""
+    return value if isinstance(value, dict) else {}

@@ -108,7 +108,7 @@ def budget_quartiles_sql(source: str, groupings: Sequence[Sequence[str]]) -> str
     flags = ", ".join(f"GROUPING({keys[name]}) AS g_{name}" for name in ("platform", "category"))
     group = "g_platform, g_category, " + ", ".join(_GROUP_COLUMNS)
     ranks = []
-    for index, fraction in enumerate(("0.25", "0.5", "0.75")):
+    for fraction in ("0.25", "0.5", "0.75"):
         position = f"{fraction} * (n - 1)"
         low = f"min(amount) FILTER (WHERE running > floor({position}))"
         high = f"min(amount) FILTER (WHERE running > ceil({position}))"

@@ -150,7 +150,7 @@ async def market_figures(connection: asyncpg.Connection, posting_filter: Posting
     lifecycle = []
     for item in row["lifecycle"] or []:
         quartiles = item.pop("days_to_close")
-        item["days_to_close"] = dict(zip(("q1", "median", "q3"), quartile_values(quartiles))) if quartiles else None
+        item["days_to_close"] = dict(zip(("q1", "median", "q3"), quartile_values(quartiles), strict=True)) if quartiles else None
         lifecycle.append(item)
     return {
         "n": row["n"], "previous_n": row["previous_n"],

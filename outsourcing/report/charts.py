@@ -195,7 +195,7 @@ def paired_bars(chart_id: str, title: str, items: Sequence[tuple[str, float, flo
     parts = _open(chart_id, title, height)
     colors = ("#b9c3cf", "#2ba0b5")
     x = left
-    for name, fill in zip(names, colors):
+    for name, fill in zip(names, colors, strict=False):
         parts.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{fill}"/>'
                      f'<text x="{x + 16}" y="18">{escape(name)}</text>')
         x += 30 + 7 * len(name)

@@ -49,7 +49,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence
     right = list(right) if right is not None else [False] * len(headers)
     widths = [max([display_width(h) for h in [headers[i]]] + [display_width(r[i]) for r in cells])
               for i in range(len(headers))]
-    total = lambda: sum(widths) + 2 * (len(widths) - 1)
+
+    def total() -> int:
+        return sum(widths) + 2 * (len(widths) - 1)
+
     while total() > width:
         candidates = [i for i in range(len(widths)) if not right[i] and widths[i] > 8] or \
                      [i for i in range(len(widths)) if widths[i] > 4]

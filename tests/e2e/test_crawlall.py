@@ -81,7 +81,7 @@ def summaries(stdout: str) -> list[dict[str, dict[str, str]]]:
             if row.startswith("-"):
                 continue
             cells = re.split(r"\s{2,}", row.strip(), maxsplit=len(header) - 1)
-            table[cells[0]] = dict(zip(header, cells + [""] * (len(header) - len(cells))))
+            table[cells[0]] = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False))
             if cells[0] == "total":
                 break
         tables.append(table)

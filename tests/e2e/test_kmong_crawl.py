@@ -173,7 +173,7 @@ def test_browser_path_captures_the_pages_own_list_json(mirror, crawl, database_u
     assert [r.path for r in boards] == [parser.board_path(1), parser.board_path(2)]
     lists = [r for r in mirror.requests if r.path.startswith(parser.LIST_PATH + "?")]
     assert [r.path for r in lists] == [parser.list_path(1), parser.list_path(2)]
-    for board, listing in zip(boards, lists):
+    for board, listing in zip(boards, lists, strict=False):
         headers = {k.lower(): v for k, v in listing.headers.items()}
         assert headers.get("referer") == f"{mirror.url}{board.path}"
         assert headers["user-agent"].startswith("outsourcing-crawler/")  # the crawler's own name

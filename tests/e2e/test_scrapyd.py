@@ -175,7 +175,7 @@ def scrapyd_node(root: Path, database_url: str, env: dict[str, str] | None = Non
     environment = {k: v for k, v in os.environ.items()
                    if k not in ("PYTHONPATH", "DATABASE_URL") and not k.startswith("OUTSOURCING_")}
     environment.update({"DATABASE_URL": database_url, "OUTSOURCING_HOME": str(root / "home"), **(env or {})})
-    for attempt in range(3):  # a free port can be taken between the probe and the bind
+    for _attempt in range(3):  # a free port can be taken between the probe and the bind
         port = free_port()
         (root / "scrapyd.conf").write_text(scrapyd_config(root, port), encoding="utf-8")
         with (root / "scrapyd.log").open("wb") as log:
@@ -323,17 +323,17 @@ def test_two_nodes_write_overlapping_versions_into_one_database(database_url: st
 
     with ExitStack() as stack:
         mirrors = [stack.enter_context(Mirror()) for _ in range(2)]
-        for mirror, version in zip(mirrors, (version_a, version_b)):
+        for mirror, version in zip(mirrors, (version_a, version_b), strict=False):
             mirror.add("/api", held(remoteok_api(version)))
         nodes = [stack.enter_context(scrapyd_node(tmp_path / f"node-{name}", database_url)) for name in "ab"]
         for node in nodes:
             scrapyd_deploy(built_egg.parent / "project", "env", "--egg", str(built_egg), "--version", "r1",
                            scrapyd_url=node.url)
         jobs = [node.schedule("remoteok", args={"base_url": mirror.url}, settings={"DB_BATCH_SIZE": "25"})
-                for node, mirror in zip(nodes, mirrors)]
-        for node, job in zip(nodes, jobs):
+                for node, mirror in zip(nodes, mirrors, strict=False)]
+        for node, job in zip(nodes, jobs, strict=False):
             node.wait_for(job, "finished", timeout=100)
-        logs = [node.job_log("remoteok", job) for node, job in zip(nodes, jobs)]
+        logs = [node.job_log("remoteok", job) for node, job in zip(nodes, jobs, strict=False)]
 
     for log in logs:
         assert "remoteok: summary (finished" in log and "deadlock" not in log.lower(), log[-3000:]

@@ -294,7 +294,7 @@ def test_bad_responses_are_errors_with_url_and_reason_and_the_crawl_goes_on(mirr
     log = result.log
     for slug, (_, _, reason) in broken.items():
         url = f"{mirror.url}/categories/{slug}.rss"
-        line = next((l for l in log.splitlines() if url in l and ("not recognised" in l or "page failed" in l)), None)
+        line = next((text for text in log.splitlines() if url in text and ("not recognised" in text or "page failed" in text)), None)
         assert line is not None, f"no error naming {url}"
         if reason:
             assert reason in line

@@ -267,9 +267,10 @@ def duration_days(title: str | None, description: str | None) -> int | None:
     else a span in the title ("(6개월)"). Application windows (모집 기간) are not durations.
     A month counts 30 days, as in the shared relative-date rules."""
     for line in (description or "").split("\n"):
-        if not _PERIOD_WORD.search(line) or _NOT_WORK_PERIOD.search(line):
+        word = _PERIOD_WORD.search(line)
+        if word is None or _NOT_WORK_PERIOD.search(line):
             continue
-        days = _days_in(line[_PERIOD_WORD.search(line).end():])
+        days = _days_in(line[word.end():])
         if days:
             return days
     title_span = _SPAN.search(title or "")
@@ -370,8 +371,7 @@ def _name_list(value: Any) -> list[str]:
     if value is None:
         return []
     items = value if isinstance(value, list) else _SKILL_SPLIT.split(html_to_text(str(value)) or "")
-    names = [clean_line(item) for item in items if isinstance(item, (str, int, float))]
-    names = [name for name in names if name]
+    names = [name for name in (clean_line(item) for item in items if isinstance(item, (str, int, float))) if name]
     if not names or any(len(name) > 30 or name.count(" ") > 3 for name in names):
         return []
     return clean_skills(names)

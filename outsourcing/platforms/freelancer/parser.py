@@ -25,7 +25,7 @@ from outsourcing.normalize.dates import UTC, from_epoch, iso_utc
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, client_name, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.normalize.values import whole_number
+from outsourcing.normalize.values import mapping, whole_number
 from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json
 
 PLATFORM = "freelancer"
@@ -42,7 +42,7 @@ def parse_listing(response: TextResponse, scraped_at: str) -> Listing:
     page raises PageNotRecognised."""
     result = load_result(response.text)
     projects = result["projects"]
-    users = result.get("users") if isinstance(result.get("users"), dict) else {}
+    users = mapping(result.get("users"))
     items = [parse_project(project, users, scraped_at) for project in projects]
     total = result.get("total_count")
     total_count = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
@@ -69,8 +69,8 @@ def load_result(text: str) -> dict[str, Any]:
 
 
 def parse_project(project: dict[str, Any], users: dict[str, Any], scraped_at: str) -> PostingItem:
-    currency = project.get("currency") if isinstance(project.get("currency"), dict) else {}
-    budget_field = project.get("budget") if isinstance(project.get("budget"), dict) else {}
+    currency = mapping(project.get("currency"))
+    budget_field = mapping(project.get("budget"))
     kind = project.get("type")
     budget = budget_from_amounts(
         budget_field.get("minimum"),
@@ -79,8 +79,8 @@ def parse_project(project: dict[str, Any], users: dict[str, Any], scraped_at: st
         kind if kind in ("fixed", "hourly") else None,
     )
     jobs = [job for job in project.get("jobs") or [] if isinstance(job, dict)]
-    first_category = jobs[0].get("category") if jobs and isinstance(jobs[0].get("category"), dict) else {}
-    bid_stats = project.get("bid_stats") if isinstance(project.get("bid_stats"), dict) else {}
+    first_category = mapping(jobs[0].get("category")) if jobs else {}
+    bid_stats = mapping(project.get("bid_stats"))
     description = html_to_text(project.get("description") or project.get("preview_description"))
     return new_posting(
         platform=PLATFORM,
@@ -131,7 +131,7 @@ def project_location(location: Any) -> str | None:
     """"City, Country" of a local project; the API sends `{"country": {}}` when there is none."""
     if not isinstance(location, dict):
         return None
-    country = location.get("country") if isinstance(location.get("country"), dict) else {}
+    country = mapping(location.get("country"))
     parts = [clean_line(location.get("city")), clean_line(country.get("name"))]
     return ", ".join(part for part in parts if part) or None
 

@@ -254,7 +254,7 @@ def _last_page(data: dict[str, Any], page: int, url: str) -> int:
     if number is not None:
         return number
     total = whole_number(data.get("total"))
-    per_page = whole_number((parse_qs(urlsplit(url).query).get("per_page") or [None])[0]) or PER_PAGE
+    per_page = whole_number(next(iter(parse_qs(urlsplit(url).query).get("per_page", [])), None)) or PER_PAGE
     if total is not None:
         return max(1, math.ceil(total / per_page))
     return page
@@ -280,14 +280,12 @@ def _category(entry: dict[str, Any], detail: dict[str, Any]) -> str | None:
     for record in (entry, detail):
         category = record.get("category")
         if isinstance(category, dict):
-            names = [clean_line(category.get("cat1_name")), clean_line(category.get("cat2_name"))]
-            names = [name for name in names if name]
+            names = [name for name in (clean_line(category.get("cat1_name")), clean_line(category.get("cat2_name"))) if name]
             if names:
                 return " > ".join(names)
     crumb = _first("breadcrumb", detail, entry)
     if crumb:
-        names = [clean_line(part) for part in _CRUMB_SPLIT.split(str(crumb))]
-        names = [name for name in names if name]
+        names = [name for name in (clean_line(part) for part in _CRUMB_SPLIT.split(str(crumb))) if name]
         if names:
             return " > ".join(names)
     return None

@@ -82,7 +82,7 @@ class BoardCapture:
         try:
             body = await response.body()
             content_type = await response.header_value("content-type")
-        except Exception as error:  # the page went away mid-read: reported as not captured
+        except Exception as error:  # noqa: BLE001 - the page went away mid-read (any Playwright error): reported as not captured
             logger.warning("kmong: could not read the list answer %s: %s", response.url, error)
             return
         self.captured = parser.CapturedJson(response.url, response.status, body, content_type)
@@ -143,6 +143,7 @@ class KmongSpider(PlatformSpider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> KmongSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, KmongSpider)
         # Settings are still writable here, before the crawl freezes them. The plain path needs
         # no browser: back to Scrapy's handlers, so no Playwright driver starts. The browser
         # path needs the handler for one scheme only (each handler instance starts its own

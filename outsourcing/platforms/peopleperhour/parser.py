@@ -100,7 +100,7 @@ def load_state(response: TextResponse) -> dict[str, Any]:
 
 
 def parse_project(project_id: str, entity: dict[str, Any], scraped_at: str, *, closed: bool = False) -> PostingItem:
-    attributes = entity.get("attributes") if isinstance(entity.get("attributes"), dict) else {}
+    attributes = _dig(entity, "attributes")
     url = attributes.get("url")
     categories = [clean_line(_dig(attributes, "category").get("cate_name")),
                   clean_line(_dig(attributes, "sub_category").get("subcate_name"))]
