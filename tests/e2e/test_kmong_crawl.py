@@ -135,6 +135,30 @@ def test_a_bad_second_page_is_an_error_but_the_first_is_stored(mirror, crawl, da
     assert query(database_url, "SELECT errors FROM crawl_runs")[0]["errors"] == 1
 
 
+
+def test_a_detail_that_fails_still_stores_the_posting_from_its_list_entry(mirror, crawl, database_url) -> None:
+    """Nothing lost: a detail answer that is gone (404) or not understood (an HTML page where
+    JSON was due) costs the posting its form answers, not the posting itself."""
+    serve_board_api(mirror)
+    mirror.add(parser.detail_path(700105), Reply(status=404, body=b"not found"))
+    mirror.add(parser.detail_path(700104), "<html><body>점검 중입니다</body></html>")
+    result = crawl("kmong", base_url=mirror.url, database_url=database_url)
+    assert result.returncode == 0, result.log[-3000:]  # warnings and stats, every posting stored
+
+    rows = stored(database_url)
+    assert sorted(rows) == STORED
+    shop = rows["700105"]  # from its list entry: title, amount, days, deadline, category
+    assert shop["title"] == "쇼핑몰 웹사이트 리뉴얼 (React + Node.js)"  # the list's own wording
+    assert (shop["budget_min"], shop["budget_type"], shop["category"]) == (15000000, "fixed", "IT·프로그래밍 > 웹사이트 개발")
+    assert shop["skills"] == []  # the skills are in the detail's form answers
+    assert json.loads(shop["raw"])["detail"] == {}
+    assert rows["700102"]["skills"]  # a detail that was read still gives them
+    assert result.stat("outsourcing/request_errors/http_404") == 1
+    assert result.stat("outsourcing/detail_unrecognised/not_json") == 1
+    assert f"{mirror.url}{parser.detail_path(700104)}" in result.log and "keeping the list entry" in result.log
+    run = query(database_url, "SELECT * FROM crawl_runs")[0]
+    assert (run["exit_code"], run["scraped"], run["inserted"], run["errors"]) == (0, 4, 4, 2)
+
 # --- the browser path: scrapy-playwright + Debian's Chromium -----------------------------------
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from scrapy.http import Response, TextResponse
 
-from outsourcing.items import PostingItem, new_posting
+from outsourcing.items import PostingItem, new_posting, unread
 from outsourcing.normalize.dates import KST, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
@@ -53,6 +53,8 @@ _ERROR_KEYS = ("message", "error", "code", "detail", "error_code", "errorCode", 
 # Questions of the request form whose ITEMS answers are skills ("필요 기술", "개발 언어").
 _SKILL_QUESTION = re.compile(r"기술|스킬|언어|프레임워크|스택|tech|skill|stack|language|framework", re.I)
 _CRUMB_SPLIT = re.compile(r"\s+[/>]\s+")
+#: What only the detail answer says: the form's answers (skills, the rest of the description).
+DETAIL_FIELDS: tuple[str, ...] = ("description", "skills")
 
 
 # --- URLs --------------------------------------------------------------------------------------
@@ -158,6 +160,12 @@ def parse_detail(response: Response, entry: dict[str, Any], scraped_at: str) -> 
     if is_confidential(entry) or is_confidential(detail):
         return None
     return build_posting(entry, detail, scraped_at)
+
+
+def item_from_entry(entry: dict[str, Any], scraped_at: str) -> PostingItem:
+    """The posting a list entry alone gives (its detail answer failed or was not understood): it
+    did not read DETAIL_FIELDS, so storage keeps what a detail read stored for them."""
+    return unread(build_posting(entry, {}, scraped_at), DETAIL_FIELDS)
 
 
 def entry_id(entry: dict[str, Any]) -> str:

@@ -29,10 +29,12 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from outsourcing import stats as keys
 from outsourcing.platforms.base import PlatformSpider
 from outsourcing.platforms.kmong import parser
+from outsourcing.platforms.pages import PageNotRecognised
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -52,6 +54,9 @@ CHROMIUM_ARGS = [
 #: Seconds to wait, after the board page loaded, for its list API answer.
 DEFAULT_CAPTURE_TIMEOUT = 30.0
 CONFIDENTIAL_STAT = keys.KMONG_CONFIDENTIAL_SKIPPED
+
+# Reasons that are the site withholding a detail on purpose (a login wall), not a layout change.
+DETAIL_RESTRICTED = frozenset({"login_required"})
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -213,7 +218,8 @@ class KmongSpider(PlatformSpider):
         for entry in listing.new:
             if self.items_limit_reached():
                 return
-            yield self.detail_request(parser.detail_path(entry["id"]), self.parse_detail, cb_kwargs={"entry": entry})
+            yield self.detail_request(parser.detail_path(entry["id"]), self.parse_detail, errback=self.detail_failed,
+                                      cb_kwargs={"entry": entry, "listed_at": self.received_at(response)})
         if listing.stop_here():
             # Newest first, and a clean complete run stored everything listed below this request.
             return
@@ -224,12 +230,28 @@ class KmongSpider(PlatformSpider):
 
     # --- details -----------------------------------------------------------------------------
 
-    def parse_detail(self, response: Response, entry: dict[str, Any]) -> Iterator[Any]:
-        item = parser.parse_detail(response, entry, self.received_at(response))
+    def parse_detail(self, response: Response, entry: dict[str, Any], listed_at: str) -> Iterator[Any]:
+        try:
+            item = parser.parse_detail(response, entry, self.received_at(response))
+        except PageNotRecognised as error:
+            # The list entry holds the posting (title, amount, days, deadline, category): a
+            # detail answer not understood costs its skills and form answers, not the posting.
+            self.detail_not_used(f"answer {response.url}", error.reason, error.detail, DETAIL_RESTRICTED,
+                                 keeping="list entry")
+            yield parser.item_from_entry(entry, listed_at)
+            return
         if item is None:  # confidential
             self.skip_confidential(entry["id"])
             return
         yield item
+
+    def detail_failed(self, failure: Failure) -> Iterator[Any]:
+        """A detail answer that could not be fetched (404, retries exhausted): logged and counted
+        by `request_failed`; the posting is still stored from its list entry."""
+        self.request_failed(failure)
+        kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
+        # Days left to apply were read from the list answer: resolved against its time.
+        yield parser.item_from_entry(kwargs["entry"], kwargs["listed_at"])
 
     def skip_confidential(self, request_id: Any) -> None:
         self.crawler.stats.inc_value(CONFIDENTIAL_STAT)
