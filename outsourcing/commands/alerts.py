@@ -54,6 +54,10 @@ class Command(ScrapyCommand):
             raise UsageError(f"which action? one of: {', '.join(ACTIONS)}")
         assert self.settings is not None
         configure_logging(self.settings)
+        # The log policy of crawls: the embedded PostgreSQL's start/stop lines at DEBUG.
+        from outsourcing import logs
         from outsourcing.alerts import cli
+
+        logs.install()
 
         self.exitcode = cli.main(args[0], args[1:], opts, self.settings)
