@@ -40,7 +40,7 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--config", metavar="PATH", help="the alerts config file (default: "
+        parser.add_argument("--config", metavar="PATH", help="the alerts config file (default "
                             "$OUTSOURCING_ALERTS_CONFIG, else the ALERTS_CONFIG setting)")
         parser.add_argument("--once", action="store_true", help="run: deliver what is due now, then exit")
         parser.add_argument("--since", metavar="WHEN", help="backfill: postings first seen since then")

@@ -115,7 +115,7 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("--home", metavar="DIR", default=None,
-                            help="the demo's OUTSOURCING_HOME (default: <OUTSOURCING_HOME>/demo)")
+                            help="the demo's OUTSOURCING_HOME (default <OUTSOURCING_HOME>/demo)")
         parser.add_argument("--port", type=int, default=0, metavar="N",
                             help="port of the recorded site on 127.0.0.1 (default: a free one)")
 
