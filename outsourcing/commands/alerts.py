@@ -40,7 +40,7 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--config", metavar="PATH", help="the alerts config file (default: "
+        parser.add_argument("--config", metavar="PATH", help="the alerts config file (default "
                             "$OUTSOURCING_ALERTS_CONFIG, else the ALERTS_CONFIG setting)")
         parser.add_argument("--once", action="store_true", help="run: deliver what is due now, then exit")
         parser.add_argument("--since", metavar="WHEN", help="backfill: postings first seen since then")
@@ -54,6 +54,10 @@ class Command(ScrapyCommand):
             raise UsageError(f"which action? one of: {', '.join(ACTIONS)}")
         assert self.settings is not None
         configure_logging(self.settings)
+        # The log policy of crawls: the embedded PostgreSQL's start/stop lines at DEBUG.
+        from outsourcing import logs
         from outsourcing.alerts import cli
+
+        logs.install()
 
         self.exitcode = cli.main(args[0], args[1:], opts, self.settings)

@@ -7,11 +7,15 @@
    as a user runs it, with its log in `<demo home>/crawl.log`; its summary table is shown.
 4. Shows a few stored postings with `scrapy sql`, what the crawl reported (the recorded site
    holds a few pages that a real crawl meets: login walls, partner-only details, a page whose
-   structure is not recognised), and what to try next.
+   structure is not recognised), and what to try next on the demo's database: SQL, the read API
+   and web page (`scrapy serve`), the market report, and alerts with a config of the demo's own
+   (`<demo home>/alerts.toml`, written here: one saved search, sent to stdout).
 
 The demo's postings never mix with real ones: DATABASE_URL is not used and the demo keeps its own
 OUTSOURCING_HOME (so its own embedded database and spill folder). Mixed in, recorded postings
 would count in figures and alerts, and a real full run would mark them closed after two weeks.
+Nor does its crawl use the environment's alerts config (OUTSOURCING_ALERTS_CONFIG, ALERTS_CONFIG):
+the recorded postings would reach the real channels.
 Run it again and the same postings come back unchanged (the `unchanged` column).
 """
 
@@ -31,6 +35,8 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from outsourcing.alerts.location import ENV_CONFIG as ENV_ALERTS_CONFIG
+from outsourcing.alerts.location import SETTING_CONFIG as ALERTS_CONFIG_SETTING
 from outsourcing.mirror.server import Mirror
 from outsourcing.mirror.site import SITES, serve_recorded_site
 from outsourcing.storage.database import (
@@ -43,21 +49,48 @@ from outsourcing.storage.database import (
 #: Seconds between two requests to one platform. The site is local, so the platforms' own
 #: delays (Wishket 5 s) would only make the demo slow; a little pause keeps it a crawl, not a flood.
 DEMO_DOWNLOAD_DELAY = 0.25
-#: Environment that would send the demo's postings or requests elsewhere.
-_NOT_PASSED_ON = (ENV_DATABASE_URL, "OUTSOURCING_FEEDS_DIR")
+#: Environment that would send the demo's postings or requests elsewhere (the alerts config: its
+#: channels would receive the recorded postings).
+_NOT_PASSED_ON = (ENV_DATABASE_URL, "OUTSOURCING_FEEDS_DIR", ENV_ALERTS_CONFIG)
 SAMPLE_QUERY = ("SELECT platform, title, budget_min, budget_max, currency, budget_type FROM postings "
                 "ORDER BY posted_at DESC NULLS LAST, platform LIMIT 8")
-#: What to try after the demo: (what it shows, the command after `scrapy `). The read API and web
-#: page, alerts and the market report are being built: add their commands here (and to the README's
-#: demo section) when they exist.
+#: What to try after the demo: (what it shows, the command after `scrapy `); `{alerts}` is the
+#: demo's alerts config. The README's demo section shows the same commands.
 NEXT_STEPS: list[tuple[str, str]] = [
     ("postings per platform", 'sql "SELECT platform, count(*) FROM postings GROUP BY 1 ORDER BY 1"'),
     ("what each run did", ('sql "SELECT spider, exit_code, inserted, unchanged, errors, problems FROM crawl_runs '
                            'ORDER BY id DESC LIMIT 9"')),
     ("psql on the demo database", "sql"),
+    ("the read API and web page: open http://127.0.0.1:8000/ or, in another shell,\n"
+     "  #   curl -s 'http://127.0.0.1:8000/postings?currency=KRW&min_budget=10000000'  (Ctrl-C stops the server)",
+     "serve"),
+    # The recorded pages' postings were posted in September 2026 (a few are dated relative to
+    # the day of the crawl): the report's default period, the last 28 days, would miss them.
+    ("the market report of the recorded postings (add --format html --output report.html for charts)",
+     "report --from 2026-09-01 --to 2026-10-02"),
+    ("alerts: the saved search of {alerts} (KRW budgets of 1,000만원 or more), for the postings stored so far",
+     "alerts backfill demo --since 2020-01-01 --config {alerts}"),
+    ("alerts: deliver them (one JSON object per alert on stdout), then see what was sent",
+     "alerts run --once --config {alerts}"),
+    ("", "alerts status --config {alerts}"),
 ]
-#: Shown after NEXT_STEPS until the commands of these parts exist.
-BEING_BUILT = "the read API and web page, alerts and the market report; their commands will be listed here."
+#: The demo's alerts config (written into the demo home): a stdout channel and one saved search,
+#: so alerts work on the demo's postings with no secret and no receiver.
+ALERTS_CONFIG = """\
+# Written by `scrapy demo` (again on every run): alerts on the demo's database, with no secrets.
+# A search alerts postings committed after it was first synced; `scrapy alerts backfill demo
+# --since ...` alerts the ones stored before. Every key of [[searches]] but name, channels,
+# changes and digest_minutes is a filter of the read API (README, "Alerts").
+
+[channels.console]
+type = "stdout"            # one JSON object per alert on standard output
+
+[[searches]]
+name = "demo"
+channels = ["console"]
+currency = "KRW"
+min_budget = 10000000      # 1,000만원 or more: the posting's upper bound, in won
+"""
 _LOG_REPORT = re.compile(r"^\S+ \S+ \[[^\]]+\] (WARNING|ERROR): (.*)$")
 
 
@@ -82,7 +115,7 @@ class Command(ScrapyCommand):
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
         parser.add_argument("--home", metavar="DIR", default=None,
-                            help="the demo's OUTSOURCING_HOME (default: <OUTSOURCING_HOME>/demo)")
+                            help="the demo's OUTSOURCING_HOME (default <OUTSOURCING_HOME>/demo)")
         parser.add_argument("--port", type=int, default=0, metavar="N",
                             help="port of the recorded site on 127.0.0.1 (default: a free one)")
 
@@ -112,7 +145,9 @@ class Command(ScrapyCommand):
                 self._show(home)
             finally:
                 database.stop()
-        self._next_steps(home, home_dir(self.settings) / "pgdata")
+        alerts = home / "alerts.toml"
+        alerts.write_text(ALERTS_CONFIG, encoding="utf-8")
+        self._next_steps(home, alerts, home_dir(self.settings) / "pgdata")
 
     # --- steps -----------------------------------------------------------------------------------
 
@@ -121,7 +156,8 @@ class Command(ScrapyCommand):
         shown = ["crawlall", *SITES, "-a", f"base_url={site}"]
         command = [*shown, "--logfile", str(log), "-s", "LOG_FILE_APPEND=False",
                    "-s", f"DOWNLOAD_DELAY={DEMO_DOWNLOAD_DELAY}",
-                   "-s", f"{ENV_DATABASE_URL}="]  # not even from a project setting
+                   "-s", f"{ENV_DATABASE_URL}=",  # not even from a project setting
+                   "-s", f"{ALERTS_CONFIG_SETTING}="]
         for setting in settings:  # the user's -s last: they win
             command += ["-s", setting]
         print(f"\n$ {_shown('scrapy', *shown)}\n  (log: {log})", flush=True)
@@ -142,18 +178,22 @@ class Command(ScrapyCommand):
         print(f"\nA few of the stored postings:\n$ {_shown('scrapy', 'sql', SAMPLE_QUERY)}", flush=True)
         subprocess.run([sys.executable, "-m", "scrapy", "sql", SAMPLE_QUERY], env=_child_environment(home), check=False)
 
-    def _next_steps(self, home: Path, own_database: Path) -> None:
+    def _next_steps(self, home: Path, alerts: Path, own_database: Path) -> None:
         prefix = f"{ENV_HOME}={shlex.quote(str(home))} {_launcher()}scrapy "
+        if os.environ.get(ENV_ALERTS_CONFIG):
+            # Else the crawl below would send the demo's postings to the real alert channels.
+            prefix = f"{ENV_ALERTS_CONFIG}= {prefix}"
         if os.environ.get(ENV_DATABASE_URL):
             # Else these would read the database the environment names, not the demo's.
             prefix = f"{ENV_DATABASE_URL}= {prefix}"
         print("\nTry next (on the demo's database):")
         for what, command in NEXT_STEPS:
-            print(f"  # {what}\n  {prefix}{command}")
+            comment = what.format(alerts=alerts)
+            print(f"  # {comment}\n  {prefix}{command.format(alerts=shlex.quote(str(alerts)))}" if comment
+                  else f"  {prefix}{command.format(alerts=shlex.quote(str(alerts)))}")
         print(f"  # serve the recorded site yourself and crawl one platform from it\n"
               f"  {_launcher(python=True)} -m outsourcing.mirror --port 8080 &\n"
               f"  {prefix}crawl guru -a base_url=http://127.0.0.1:8080")
-        print(f"Being built: {BEING_BUILT}")
         print("Your own crawls (scrapy crawl <spider>) write to DATABASE_URL or to the embedded database in "
               f"{own_database}, never to the demo's.")
 

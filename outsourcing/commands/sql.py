@@ -69,7 +69,8 @@ async def _print_query(url: str, sql: str) -> int:
         print("(0 rows)")
         return 0
     columns = list(rows[0].keys())
-    cells = [[_cell(row[name]) for name in columns] for row in rows]
+    # By position: row[name] gives one value for every column of that name (min(a), min(b)).
+    cells = [[_cell(value) for value in row.values()] for row in rows]
     widths = [min(60, max(len(name), *(len(r[i]) for r in cells))) for i, name in enumerate(columns)]
     print(" | ".join(name.ljust(widths[i]) for i, name in enumerate(columns)))
     print("-+-".join("-" * width for width in widths))

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,13 +46,33 @@ def demo_home() -> Iterator[Path]:
         shutil.rmtree(parent, ignore_errors=True)
 
 
-def demo_environment(database_url: str) -> dict[str, str]:
+REAL_ALERTS = """
+[channels.file]
+type = "jsonl"
+path = "real-alerts.jsonl"
+
+[[searches]]
+name = "every posting"
+channels = ["file"]
+"""
+
+
+def real_alerts_config(home: Path) -> Path:
+    """An alerts config of the user's own (every posting to a file beside it), for the
+    environment the demo runs in: the recorded postings must never reach its channels."""
+    path = home.parent / "real-alerts.toml"
+    path.write_text(REAL_ALERTS, encoding="utf-8")
+    return path
+
+
+def demo_environment(database_url: str, home: Path) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("XDG_RUNTIME_DIR", "OUTSOURCING_HOME", "OUTSOURCING_RUN", "no_proxy", "NO_PROXY")}
     environment.update({
         "PYTHONPATH": str(REPO),
-        # A real database in the environment: the demo must leave it alone.
+        # A real database and real alerts in the environment: the demo must leave them alone.
         "DATABASE_URL": database_url,
+        "OUTSOURCING_ALERTS_CONFIG": str(real_alerts_config(home)),
         "http_proxy": DEAD_PROXY, "https_proxy": DEAD_PROXY, "HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY,
     })
     return environment
@@ -61,13 +82,15 @@ def run_demo(home: Path, database_url: str) -> subprocess.CompletedProcess[str]:
     # Politeness delays off for the test only (the demo's own is a quarter second).
     return subprocess.run([sys.executable, "-m", "scrapy", "demo", "--home", str(home),
                            "-s", "DOWNLOAD_DELAY=0", "-s", "DB_BATCH_MAX_AGE=0.5"],
-                          cwd=REPO, env=demo_environment(database_url), capture_output=True, text=True, check=False, timeout=180)
+                          cwd=REPO, env=demo_environment(database_url, home), capture_output=True, text=True, check=False,
+                          timeout=180)
 
 
 def suggested_commands(stdout: str, home: Path) -> list[list[str]]:
     """The `scrapy ...` commands the demo prints under "Try next", as argument lists."""
-    # DATABASE_URL is set in the test's environment: the demo says to blank it for these.
-    prefix = f"DATABASE_URL= OUTSOURCING_HOME={shlex.quote(str(home))} scrapy "
+    # DATABASE_URL and an alerts config are set in the test's environment: the demo says to blank
+    # both for these.
+    prefix = f"DATABASE_URL= OUTSOURCING_ALERTS_CONFIG= OUTSOURCING_HOME={shlex.quote(str(home))} scrapy "
     return [shlex.split(line.strip()[len(prefix):]) for line in stdout.splitlines() if line.strip().startswith(prefix)]
 
 
@@ -91,13 +114,16 @@ def test_demo_crawls_every_platform_offline_into_its_own_database(demo_home: Pat
     # The commands printed under "Try next" work as printed, on the demo's own database.
     per_platform = suggested_commands(first.stdout, home)[0]
     assert per_platform[0] == "sql" and "GROUP BY" in per_platform[1], per_platform
-    counted = subprocess.run([sys.executable, "-m", "scrapy", *per_platform], cwd=REPO,
-                             env={**demo_environment(database_url), "DATABASE_URL": "", "OUTSOURCING_HOME": str(home)},
-                             capture_output=True, text=True, check=False, timeout=60)
+    counted = run_suggested(per_platform, database_url, home)
     assert counted.returncode == 0, counted.stderr[-3000:]
     rows = dict(re.findall(r"^(\w+)\s+\|\s+(\d+)\s*$", counted.stdout, re.MULTILINE))
     assert {platform: int(count) for platform, count in rows.items()} == RECORDED
 
+    # The read API, the market report and alerts, each as printed, on the demo's postings.
+    check_serving_steps(suggested_commands(first.stdout, home), database_url, home)
+
+    # The environment's alerts config was not used: nothing reached its channel.
+    assert not (home.parent / "real-alerts.jsonl").exists()
     # DATABASE_URL was set, and untouched: no table was even created there.
     assert query(database_url, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'")[0]["n"] == 0
     # Item 7: no warning about XDG_RUNTIME_DIR (unset here, as under cron or scrapyd), in the demo
@@ -120,6 +146,68 @@ def test_demo_crawls_every_platform_offline_into_its_own_database(demo_home: Pat
     assert second.returncode == 0, (second.stdout + second.stderr)[-5000:]
     assert re.search(r"^total\s+ok\s+0\s+0\s+37\s", second.stdout, re.MULTILINE), second.stdout
     assert notice not in second.stdout + second.stderr
+
+
+def run_suggested(words: list[str], database_url: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """A printed command as printed: DATABASE_URL and OUTSOURCING_ALERTS_CONFIG blank."""
+    return subprocess.run([sys.executable, "-m", "scrapy", *words], cwd=REPO, env=suggested_environment(database_url, home),
+                          capture_output=True, text=True, check=False, timeout=120)
+
+
+def suggested_environment(database_url: str, home: Path) -> dict[str, str]:
+    return {**demo_environment(database_url, home), "DATABASE_URL": "", "OUTSOURCING_ALERTS_CONFIG": "",
+            "OUTSOURCING_HOME": str(home)}
+
+
+def check_serving_steps(commands: list[list[str]], database_url: str, home: Path) -> None:
+    """The "Try next" commands of the API, the report and alerts work as printed."""
+    by_name = {" ".join(words[:2]) if words[0] == "alerts" else words[0]: words for words in commands}
+    assert {"serve", "report", "alerts backfill", "alerts run", "alerts status"} <= set(by_name), commands
+    assert str(home / "alerts.toml") in by_name["alerts run"], by_name["alerts run"]
+
+    report = run_suggested(by_name["report"], database_url, home)
+    assert report.returncode == 0, report.stderr[-3000:]
+    posted = re.search(r"^Postings posted in the period: (\d+)", report.stdout, re.MULTILINE)
+    assert posted and int(posted[1]) > 0, report.stdout[:2000]
+
+    backfill = run_suggested(by_name["alerts backfill"], database_url, home)
+    assert backfill.returncode == 0, backfill.stderr[-3000:]
+    matched = re.search(r"(\d+) deliveries in (\d+) messages", backfill.stdout)
+    assert matched and int(matched[2]) > 0, backfill.stdout
+    sent = run_suggested(by_name["alerts run"], database_url, home)
+    assert sent.returncode == 0, sent.stderr[-3000:]
+    alerts = [json.loads(line) for line in sent.stdout.splitlines()]
+    assert len(alerts) == int(matched[2]), sent.stdout
+    for alert in alerts:
+        posting = alert["data"]["posting"]
+        assert alert["type"] == "posting.new" and alert["data"]["search"] == "demo"
+        assert posting["currency"] == "KRW" and (posting["budget_max"] or posting["budget_min"]) >= 10_000_000
+    status = run_suggested(by_name["alerts status"], database_url, home)
+    assert status.returncode == 0 and "No failed or pending messages." in status.stdout, status.stdout
+
+    with socket_in_use() as port:
+        pass  # a free port: the printed command's 8000 may be taken on a test machine
+    server = subprocess.Popen([sys.executable, "-m", "scrapy", *by_name["serve"], "--port", str(port)], cwd=REPO,
+                              env=suggested_environment(database_url, home), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        health = None
+        for _ in range(60):
+            try:
+                with opener.open(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
+                    health = json.loads(answer.read())
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert health is not None and health["status"] == "ok", health
+        with opener.open(f"http://127.0.0.1:{port}/postings?currency=KRW&min_budget=10000000", timeout=10) as answer:
+            page = json.loads(answer.read())
+        assert len(page["items"]) == len(alerts) and page["next_cursor"] is None
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors[-3000:]
 
 
 def test_mirror_command_serves_the_recorded_site_until_stopped() -> None:
