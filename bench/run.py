@@ -697,10 +697,11 @@ def _num(value: float | None, digits: int = 0) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,100000",
-                        help="postings per benchmark, comma-separated (default: 10000,100000)")
+    parser.add_argument("--sizes", default=None,
+                        help="postings per benchmark, comma-separated (default: 10000,100000; --quick: 300,1500)")
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes (300,1500; crawl shape 200): a smoke run of every benchmark")
+                        help="small sizes (300,1500; crawl shape 200): a smoke run of every benchmark; sizes "
+                             "given explicitly still win")
     parser.add_argument("--only", default="ingest,write,shape,memory,alerts,api,report",
                         help="benchmarks to run: ingest (with recrawl), write, shape, memory, alerts, api, report")
     parser.add_argument("--report-size", type=int, default=None,
@@ -717,7 +718,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="detail pages of the crawl-shape benchmark (default: the smallest size)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each crawl variant N times, interleaved, and keep the fastest (the write "
-                             "stage always takes the fastest of at least 3); use 3 on a busy machine")
+                             "stage takes the fastest of at least 3 outside --quick); use 3 on a busy machine")
     parser.add_argument("--no-tutorial", action="store_true",
                         help="skip the one-INSERT-per-item pipeline (the slowest run)")
     parser.add_argument("--no-waldump", action="store_true",
@@ -727,7 +728,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "to DIR/<crawl>.txt (profiling slows the crawls: figures are not comparable)")
     parser.add_argument("--output", default=str(RESULTS), help=f"where to write the table (default: {RESULTS})")
     args = parser.parse_args(argv)
-    args.sizes = [300, 1500] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if args.sizes is None:
+        args.sizes = "300,1500" if args.quick else "10000,100000"
+    args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.shape_size is None:
         args.shape_size = 200 if args.quick else min(args.sizes)
     args.only = {name.strip() for name in args.only.split(",") if name.strip()}
@@ -754,7 +757,9 @@ async def run_suite(args: argparse.Namespace, workdir: Path) -> Report:
 
         batch_size = get_project_settings().getint("DB_BATCH_SIZE", 500)
         for size in args.sizes:
-            await bench_write(report, size, prepared_records(size), batch_size, repeat=max(args.repeat, 3),
+            # The fastest of 3 at least, except in a --quick smoke run (each run makes a fresh database).
+            await bench_write(report, size, prepared_records(size), batch_size,
+                              repeat=max(args.repeat, 1 if args.quick else 3),
                               wal_attribution=not args.no_waldump)
     if "shape" in args.only:
         await bench_shape(report, args.shape_size, workdir)
