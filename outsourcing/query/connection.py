@@ -36,8 +36,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The schema migration whose functions and indexes the queries use (schema.sql, block 5).
-EXPECTED_SCHEMA_VERSION = 5
+#: The schema migration whose functions, views and indexes the queries use: block 5 (search
+#: indexes, Hangul grams) and block 7 (the budget amount and local day/week functions of /market).
+EXPECTED_SCHEMA_VERSION = 7
 
 
 @dataclass

@@ -28,7 +28,7 @@ from tests.api.conftest import (
     drop_database,
     keys,
 )
-from tests.conftest import query, run
+from tests.conftest import REPO, query, run
 
 pytestmark = pytest.mark.e2e
 
@@ -389,6 +389,29 @@ def test_a_database_without_the_schema_gets_503_with_what_to_do(server_url) -> N
     finally:
         drop_database(server_url, url)
 
+
+
+def test_a_database_of_an_older_schema_is_not_reported_healthy(server_url) -> None:
+    """/market reads the functions of schema block 7: a database migrated only to 6 (by an
+    older version of the project) must not answer "ok" on /health and then 503 on /market."""
+    url = create_database(server_url)
+    try:
+        async def older_schema() -> None:
+            connection = await asyncpg.connect(url)
+            try:
+                await connection.execute((REPO / "schema.sql").read_text(encoding="utf-8"))
+                await connection.execute("DELETE FROM schema_version WHERE version >= 7")
+            finally:
+                await connection.close()
+
+        run(older_schema())
+        with ApiServer(url) as server, server.client() as http:
+            health = http.get("/health")
+            assert health.status_code == 503, health.text
+            assert "schema is version 6, the API needs 7" in health.json()["problem"]
+            assert http.get("/postings").status_code == 503
+    finally:
+        drop_database(server_url, url)
 
 def test_bearer_token_when_configured_and_masked_in_logs(filled_database, caplog) -> None:
     from outsourcing.api.config import ApiSettings
