@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import scrapy
@@ -240,6 +241,29 @@ def new_posting(*, counts: dict[str, int] | None = None, **fields: Any) -> Posti
         tally[keys.PII_ITEMS] = 1
     item["stat_counts"] = tally
     return item
+
+
+@dataclass
+class UnreadablePosting:
+    """A posting the platform listed whose record its parser could not read (a value of a shape
+    the parser's code did not expect). The rest of the page goes on; the validation pipeline
+    rejects this one with reason `unreadable` into rejected_items, with `error` (the exception
+    and where it was raised) as the detail and the record as `raw`. Build it with
+    `unreadable_posting`, which makes `raw` storable and private."""
+
+    platform: str
+    external_id: str | None
+    error: str
+    raw: Any
+
+
+def unreadable_posting(platform: str, external_id: str | None, error: str, raw: Any) -> UnreadablePosting:
+    """An UnreadablePosting whose `raw` holds nothing PostgreSQL refuses and, on private-client
+    platforms, no personal data: the same rules `new_posting` applies to a posting's raw."""
+    raw, _, _ = clean_storable(raw)
+    if platform in PRIVATE_CLIENT_PLATFORMS:
+        raw, _ = scrub_payload(raw)
+    return UnreadablePosting(platform, storable(external_id)[0] if external_id else None, storable(error)[0], raw)
 
 
 def clean_storable(value: Any) -> tuple[Any, int, int]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
@@ -36,6 +36,7 @@ from outsourcing.items import (
     REQUIRED_FIELDS,
     TEXT_FIELDS,
     PostingItem,
+    UnreadablePosting,
 )
 from outsourcing.normalize.pii import contains_pii, payload_holds_pii
 from outsourcing.normalize.text import unstorable
@@ -48,6 +49,8 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _URL = re.compile(r"^https://[a-z0-9.\-]+(?::\d+)?/")
 _MAX_DURATION_DAYS = 3650
 _MAX_INT = 2**31 - 1
+#: The rejection reason of a posting whose record its parser could not read.
+UNREADABLE = "unreadable"
 
 
 def check_posting(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -207,6 +210,10 @@ class ValidationPipeline:
             await self.store.release()
 
     async def process_item(self, item: Any) -> Any:
+        if isinstance(item, UnreadablePosting):
+            # A record its parser could not read (pages.read_records): the page went on without it.
+            await self._reject({"platform": item.platform, "external_id": item.external_id, "raw": item.raw},
+                               UNREADABLE, item.error)
         problems: list[tuple[str, str]] | None = None
         if isinstance(item, (dict, PostingItem)):
             values: dict[str, Any] = dict(item)  # a plain read: ItemAdapter's layers cost more here
@@ -224,8 +231,10 @@ class ValidationPipeline:
         if not problems:
             return item
         data = {name: value for name, value in values.items() if name not in BUILDER_FIELDS}
-        reason, _ = problems[0]
-        detail = "; ".join(text for _, text in problems)
+        await self._reject(data, problems[0][0], "; ".join(text for _, text in problems))
+
+    async def _reject(self, data: dict[str, Any], reason: str, detail: str) -> NoReturn:
+        """Count, log and store the rejection (rejected_items), then drop the item."""
         self.stats.inc_value(keys.rejected(reason))
         logger.warning("%s: posting %s rejected (%s): %s", data.get("platform"), data.get("external_id"), reason, detail)
         if self.store is not None:

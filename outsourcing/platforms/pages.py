@@ -23,14 +23,17 @@ Pure functions of the response (no spider state, no I/O), like the parsers that 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from parsel import Selector, SelectorList
 from scrapy.http import Response, TextResponse
 
-from outsourcing.items import PostingItem
+from outsourcing.items import PostingItem, UnreadablePosting, unreadable_posting
 from outsourcing.normalize.text import clean_line
 
 
@@ -54,11 +57,14 @@ class Listing:
     next_url: str | None = None
     more: list[str] = field(default_factory=list)
     skipped: int = 0
+    #: Postings whose record could not be read (see `read_records`); the spider yields them
+    #: for the validation pipeline to reject with their reason.
+    unreadable: list[UnreadablePosting] = field(default_factory=list)
 
     @property
     def listed(self) -> int:
-        """Postings on this page, whole or to be completed."""
-        return len(self.items) + len(self.entries)
+        """Postings on this page, whole, to be completed or unreadable."""
+        return len(self.items) + len(self.entries) + len(self.unreadable)
 
     @property
     def has_next(self) -> bool:
@@ -71,6 +77,57 @@ class Listing:
         if self.page is not None and self.pages is not None:
             return self.page < self.pages
         return False
+
+
+Record = TypeVar("Record")
+logger = logging.getLogger(__name__)
+
+
+def read_records(platform: str, records: Iterable[Record], build: Callable[[Record], PostingItem], *,
+                 id_of: Callable[[Record], Any], raw_of: Callable[[Record], Any] = lambda record: record,
+                 ) -> tuple[list[PostingItem], list[UnreadablePosting]]:
+    """`build` applied to each posting record of a page that was recognised as a whole, one
+    record at a time: a record that makes `build` raise (a value of a shape the parser did not
+    expect: `"jobs": 3` where a list was due) becomes an UnreadablePosting, and the rest of the
+    page is still read. When not one record could be read, the page is not the page the parser
+    knows (a layout change, not one odd posting): the first error is raised as
+    PageNotRecognised, so the page counts as unrecognised rather than as rejected postings."""
+    items: list[PostingItem] = []
+    unreadable: list[UnreadablePosting] = []
+    first_error: Exception | None = None
+    for record in records:
+        try:
+            items.append(build(record))
+        except Exception as error:  # noqa: BLE001 - one record's surprise must not cost the page
+            first_error = first_error or error
+            external_id = _id_or_none(id_of, record)
+            logger.debug("%s: posting %s could not be read", platform, external_id, exc_info=True)
+            unreadable.append(unreadable_posting(platform, external_id, _where(error), raw_of(record)))
+    if first_error is not None and not items:
+        if isinstance(first_error, PageNotRecognised):
+            raise first_error
+        raise PageNotRecognised("unreadable_records", f"none of the {len(unreadable)} postings could be read: "
+                                f"{unreadable[0].error}") from first_error
+    return items, unreadable
+
+
+def _id_or_none(id_of: Callable[[Any], Any], record: Any) -> str | None:
+    try:
+        value = id_of(record)
+    except Exception:  # noqa: BLE001 - a record without a readable id is still reported
+        return None
+    return None if value is None else str(value)
+
+
+def _where(error: BaseException) -> str:
+    """`TypeError: 'int' object is not iterable (freelancer/parser.py:84 in parse_project)`."""
+    frames = traceback.extract_tb(error.__traceback__)
+    text = f"{type(error).__name__}: {error}"[:300]
+    if frames:
+        frame = frames[-1]
+        path = "/".join(frame.filename.replace("\\", "/").split("/")[-2:])
+        text += f" ({path}:{frame.lineno} in {frame.name})"
+    return text
 
 
 # --- text of selected nodes -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from outsourcing.platforms.freelancer.spider import API_PATH
 from tests.conftest import fixture_path, query
 from tests.e2e.test_crawlall import CHALLENGE, run_scrapy, serve_platforms, summaries
 from tests.e2e.test_incremental_global import FL_NEWEST_OLD, Listing, fl_envelope, hourly, serve_freelancer
+from tests.faults.buggy_freelancer import SETTINGS as BUGGY_FREELANCER
 from tests.helpers import watermark
 
 pytestmark = pytest.mark.e2e
@@ -94,18 +95,36 @@ def serve_listing_with_a_malformed_project(mirror: Mirror, listing: Listing, mal
     mirror.add(API_PATH, route)
 
 
-def serve_malformed_freelancer(mirror: Mirror, *, count: int, malformed: int) -> Listing:
-    """`count` projects, the `malformed`-th (0-based, newest first) with `"jobs": 3`."""
-    listing = Listing(per_page=3, postings=hourly(56000000, count, FL_NEWEST_OLD))
-    serve_listing_with_a_malformed_project(mirror, listing, listing.postings[malformed].id)
-    return listing
+def test_a_record_the_parser_cannot_read_is_rejected_alone_and_the_page_goes_on(
+        mirror: Mirror, crawl, database_url: str) -> None:
+    """One Freelancer.com project with `"jobs": 3` (a list was due) on page 2 of 3: the parser's
+    code raises TypeError on it. That posting is rejected with its reason and the error's place,
+    its record kept in rejected_items (without personal data); the other 8 are stored and the
+    run is clean (every extracted posting stored or rejected with a reason)."""
+    listing = Listing(per_page=3, postings=hourly(54000200, 9, FL_NEWEST_OLD))
+    malformed = listing.postings[4].id
+    serve_listing_with_a_malformed_project(mirror, listing, malformed)
+    result = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"})
+    assert result.returncode == 0, result.log[-3000:]
+    stored = {row["external_id"] for row in query(database_url, "SELECT external_id FROM postings")}
+    assert stored == {posting.id for posting in listing.postings} - {malformed}
+    [rejected] = query(database_url, "SELECT * FROM rejected_items")
+    assert (rejected["platform"], rejected["external_id"], rejected["reason"]) == ("freelancer", malformed, "unreadable")
+    assert rejected["detail"].startswith("TypeError: ") and "freelancer/parser.py:" in rejected["detail"]
+    assert json.loads(rejected["item"])["raw"]["jobs"] == 3
+    assert result.stat("outsourcing/rejected/unreadable") == 1
+    assert f"posting {malformed} rejected (unreadable): TypeError" in result.log
+    assert result.feed is not None and len(result.feed) == 8
+    run = query(database_url, "SELECT * FROM crawl_runs")[0]
+    assert (run["exit_code"], run["inserted"], run["dropped"]) == (0, 8, 1), run
 
 
 def test_an_exception_in_a_callback_fails_the_run_and_moves_no_watermark_and_closes_nothing(
         mirror: Mirror, crawl, database_url: str) -> None:
-    """One Freelancer.com project with `"jobs": 3` on page 2 of 3: the parser raises TypeError,
-    which is not "page not recognised". The run must not pass for complete: it exits 1 with the
-    reason in crawl_runs.problems, counts the error, moves no watermark and closes nothing."""
+    """A bug in the spider's own code on page 2 of 3 (tests/faults/buggy_freelancer.py: TypeError,
+    not "page not recognised"): the rest of that page and what it would have led to are not
+    read. The run must not pass for complete: it exits 1 with the reason in crawl_runs.problems,
+    counts the error, moves no watermark and closes nothing."""
     listing = Listing(per_page=3, postings=hourly(54000000, 2, FL_NEWEST_OLD))
     serve_freelancer(mirror, listing)
     first = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"})
@@ -114,11 +133,11 @@ def test_an_exception_in_a_callback_fails_the_run_and_moves_no_watermark_and_clo
     # Those two were last seen long ago: a clean full run now would close them.
     query(database_url, "UPDATE posting_seen SET last_seen_at = now() - interval '30 days'")
 
-    # The board moved on: 9 new projects, the old two gone; the 5th (page 2) is malformed.
+    # The board moved on: 9 new projects, the old two gone; page 2 meets the bug.
     listing.postings = hourly(54000100, 9, FL_NEWEST_OLD + timedelta(days=1))
-    malformed = listing.postings[4].id
-    serve_listing_with_a_malformed_project(mirror, listing, malformed)
-    result = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"})
+    serve_freelancer(mirror, listing)
+    result = crawl("freelancer", base_url=mirror.url, database_url=database_url, args={"page_size": "3"},
+                   settings={**BUGGY_FREELANCER, "BUG_AT_OFFSET": "3"})
     assert result.returncode == 1, result.log[-3000:]
     assert "freelancer: error in the spider's code on " in result.log and "offset=3" in result.log
     assert "TypeError" in result.log

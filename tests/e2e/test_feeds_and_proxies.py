@@ -207,14 +207,16 @@ def test_failed_crawl_leaves_no_feed_behind(mirror: Mirror, database_url: str, t
 
 
 def test_a_partial_feed_is_not_left_behind(mirror: Mirror, database_url: str, tmp_path: Path) -> None:
-    """Page 1 of 2 exported, then an error in the spider's code on page 2: the postings of page 1
-    are stored, but the feed would be partial, so it is removed."""
-    from tests.e2e.test_crawl_control import serve_malformed_freelancer
+    """Page 1 of 2 exported, then an error in the spider's code on page 2 (a planted bug,
+    tests/faults/buggy_freelancer.py): the postings of page 1 are stored, but the feed would be
+    partial, so it is removed."""
+    from tests.e2e.test_incremental_global import FL_NEWEST_OLD, Listing, hourly, serve_freelancer
 
-    serve_malformed_freelancer(mirror, count=6, malformed=4)
+    serve_freelancer(mirror, Listing(per_page=3, postings=hourly(56000000, 6, FL_NEWEST_OLD)))
     feeds = tmp_path / "feeds"
     run = run_scrapy(["crawl", "freelancer", "-a", f"base_url={mirror.url}", "-a", "page_size=3",
-                      "-s", f"FEEDS_DIR={feeds}"], home=tmp_path / "home", database_url=database_url)
+                      "-s", f"FEEDS_DIR={feeds}", "-s", "SPIDER_MODULES=tests.faults.buggy_freelancer",
+                      "-s", "BUG_AT_OFFSET=3"], home=tmp_path / "home", database_url=database_url)
     assert run.returncode == 1, run.log[-3000:]
     assert query(database_url, "SELECT count(*) AS n FROM postings")[0]["n"] == 3
     assert [p for p in feeds.rglob("*") if p.is_file()] == []

@@ -139,3 +139,34 @@ def test_request_parameters() -> None:
         "/api/projects/0.1/projects/active/?full_description=true&job_details=true&user_details=true"
         "&limit=50&offset=200&sort_field=time_submitted&from_time=1790000000&query=web+scraping"
     )
+
+
+def test_a_project_the_parser_cannot_read_is_set_aside_and_the_rest_is_read() -> None:
+    """pages.read_records: one project whose `jobs` is a number (a list was due) makes the
+    parser's code raise; it becomes an UnreadablePosting (its id, the error and where, its
+    record without personal data) and the other projects of the page are still read."""
+    data = json.loads(fixture_path("freelancer", "projects-page.json").read_text(encoding="utf-8"))
+    projects = data["result"]["projects"]
+    assert len(projects) >= 2
+    projects[0]["jobs"] = 3
+    projects[0]["description"] = "call me on 010-1234-5678 or mail kim@example.com"
+    page = parse(json.dumps(data).encode())
+    [unreadable] = page.unreadable
+    assert unreadable.platform == "freelancer" and unreadable.external_id == str(projects[0]["id"])
+    assert unreadable.error.startswith("TypeError: ") and "(freelancer/parser.py:" in unreadable.error
+    assert unreadable.raw["jobs"] == 3
+    assert "010-1234-5678" not in json.dumps(unreadable.raw) and "kim@example.com" not in json.dumps(unreadable.raw)
+    assert [item["external_id"] for item in page.items] == [str(project["id"]) for project in projects[1:]]
+    assert page.listed == len(projects)
+
+
+def test_a_page_of_which_no_project_can_be_read_is_not_recognised() -> None:
+    """Every record failing is a layout change, not odd postings: the page is not recognised
+    (an error of the page), rather than a page of rejected postings."""
+    data = json.loads(fixture_path("freelancer", "projects-page.json").read_text(encoding="utf-8"))
+    for project in data["result"]["projects"]:
+        project["jobs"] = 3
+    with pytest.raises(PageNotRecognised) as error:
+        parse(json.dumps(data).encode())
+    assert error.value.reason == "unreadable_records"
+    assert f"none of the {len(data['result']['projects'])} postings could be read: TypeError" in error.value.detail

@@ -26,7 +26,7 @@ from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, client_name, html_to_text
 from outsourcing.normalize.urls import canonical_url
 from outsourcing.normalize.values import mapping, whole_number
-from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json
+from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json, read_records
 
 PLATFORM = "freelancer"
 ORIGIN = "https://www.freelancer.com"
@@ -43,10 +43,11 @@ def parse_listing(response: TextResponse, scraped_at: str) -> Listing:
     result = load_result(response.text)
     projects = result["projects"]
     users = mapping(result.get("users"))
-    items = [parse_project(project, users, scraped_at) for project in projects]
+    items, unreadable = read_records(PLATFORM, projects, lambda project: parse_project(project, users, scraped_at),
+                                     id_of=lambda project: project.get("id"))
     total = result.get("total_count")
     total_count = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
-    return Listing(items=items, total=total_count)
+    return Listing(items=items, unreadable=unreadable, total=total_count)
 
 
 def load_result(text: str) -> dict[str, Any]:

@@ -126,7 +126,9 @@ class FreelancerSpider(PlatformSpider):
 
     async def parse_projects(self, response: Response) -> AsyncIterator[Any]:
         page = parser.parse_listing(require_text(response), self.received_at(response))
-        self.listing_recognised(response, len(page.items))
+        self.listing_recognised(response, page.listed)
+        for posting in page.unreadable:  # rejected with their reason by the validation pipeline
+            yield posting
         offset = int(response.meta.get("offset", 0))
         listing = await self.read_listing(page.items, posted_at=[item["posted_at"] for item in page.items],
                                           where=f"the page at offset {offset}")

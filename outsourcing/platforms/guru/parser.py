@@ -40,7 +40,7 @@ from outsourcing.normalize.dates import parse_instant, resolve_relative
 from outsourcing.normalize.money import parse_money
 from outsourcing.normalize.text import clean_skills, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge, node_text
+from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge, node_text, read_records
 
 PLATFORM = "guru"
 ORIGIN = "https://www.guru.com"
@@ -65,8 +65,9 @@ def parse_listing(response: TextResponse, scraped_at: str) -> Listing:
         if looks_like_challenge(response.text):
             raise PageNotRecognised("challenge_page", "a challenge or captcha page instead of the job listing")
         raise PageNotRecognised("no_job_cards", "no .jobRecord cards on the page (layout changed?)")
-    items = [parse_card(card, scraped_at) for card in cards]
-    return Listing(items=items, next_url=next_page_url(response))
+    items, unreadable = read_records(PLATFORM, cards, lambda card: parse_card(card, scraped_at),
+                                     id_of=lambda card: card.attrib.get("data-gid"), raw_of=lambda card: card.get())
+    return Listing(items=items, unreadable=unreadable, next_url=next_page_url(response))
 
 
 def parse_card(card: Selector, scraped_at: str) -> PostingItem:

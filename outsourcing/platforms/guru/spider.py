@@ -57,7 +57,9 @@ class GuruSpider(PlatformSpider):
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         page = parser.parse_listing(require_text(response), self.received_at(response))
-        self.listing_recognised(response, len(page.items))
+        self.listing_recognised(response, page.listed)
+        for posting in page.unreadable:  # rejected with their reason by the validation pipeline
+            yield posting
         listing = await self.read_listing(page.items, posted_at=[item["posted_at"] for item in page.items],
                                           where=self.platform_url(response.url))
         for item in listing.new:

@@ -37,7 +37,7 @@ from outsourcing.normalize.money import CURRENCY_SYMBOLS, UNKNOWN, Budget, budge
 from outsourcing.normalize.text import clean_line, html_to_text
 from outsourcing.normalize.urls import canonical_url
 from outsourcing.normalize.values import positive_number, whole_number
-from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge, read_records
 
 PLATFORM = "peopleperhour"
 ORIGIN = "https://www.peopleperhour.com"
@@ -76,9 +76,11 @@ def parse_listing(response: TextResponse, scraped_at: str) -> Listing:
     entries = [(project_id, projects[project_id]) for project_id in ids if isinstance(projects.get(project_id), dict)]
     if ids and not entries:
         raise PageNotRecognised("unexpected_structure", f"none of the {len(ids)} listed projects is in entities.projects")
-    items = [parse_project(project_id, entity, scraped_at, closed=project_id in completed) for project_id, entity in entries]
+    items, unreadable = read_records(
+        PLATFORM, entries, lambda entry: parse_project(entry[0], entry[1], scraped_at, closed=entry[0] in completed),
+        id_of=lambda entry: entry[0], raw_of=lambda entry: entry[1])
     meta = _dig(listing, "meta")
-    return Listing(items=items, page=positive_number(meta.get("current-page")), pages=positive_number(meta.get("total-pages")))
+    return Listing(items=items, unreadable=unreadable, page=positive_number(meta.get("current-page")), pages=positive_number(meta.get("total-pages")))
 
 
 def load_state(response: TextResponse) -> dict[str, Any]:

@@ -55,7 +55,9 @@ class PeoplePerHourSpider(PlatformSpider):
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         page = parser.parse_listing(require_text(response), self.received_at(response))
-        self.listing_recognised(response, len(page.items))
+        self.listing_recognised(response, page.listed)
+        for posting in page.unreadable:  # rejected with their reason by the validation pipeline
+            yield posting
         number = int(response.meta.get("page", 1))
         listing = await self.read_listing(page.items, posted_at=[item["posted_at"] for item in page.items],
                                           where=f"page {number}", page=number)
@@ -63,7 +65,7 @@ class PeoplePerHourSpider(PlatformSpider):
             yield item
         if listing.stop_here():
             return
-        more = number < page.pages if page.pages is not None else bool(page.items)
+        more = number < page.pages if page.pages is not None else bool(page.listed)
         if more:
             request = self.page_request(number + 1)
             if request is not None:

@@ -20,7 +20,7 @@ from outsourcing.normalize.dates import from_epoch, parse_instant
 from outsourcing.normalize.money import budget_from_amounts
 from outsourcing.normalize.text import clean_line, clean_skills, html_to_text
 from outsourcing.normalize.urls import canonical_url
-from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json
+from outsourcing.platforms.pages import Listing, PageNotRecognised, load_json, read_records
 
 PLATFORM = "remoteok"
 ORIGIN = "https://remoteok.com"
@@ -30,7 +30,9 @@ def parse_listing(response: Response, scraped_at: str) -> Listing:
     """All jobs of one `/api` response. Raises PageNotRecognised for anything but the API's
     array (HTML, a challenge page, truncated JSON, an object where the array was due)."""
     jobs = load_api(json_text(response))
-    return Listing(items=[parse_job(job, scraped_at) for job in jobs])
+    items, unreadable = read_records(PLATFORM, jobs, lambda job: parse_job(job, scraped_at),
+                                     id_of=lambda job: job.get("id"))
+    return Listing(items=items, unreadable=unreadable)
 
 
 def json_text(response: Response) -> str:

@@ -23,6 +23,7 @@ class RemoteOKSpider(PlatformSpider):
             yield request
 
     def parse_api(self, response: Response) -> Any:
-        items = parser.parse_listing(response, self.received_at(response)).items
-        self.listing_recognised(response, len(items))
-        yield from items
+        page = parser.parse_listing(response, self.received_at(response))
+        self.listing_recognised(response, page.listed)
+        yield from page.unreadable  # rejected with their reason by the validation pipeline
+        yield from page.items

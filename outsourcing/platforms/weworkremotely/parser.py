@@ -16,7 +16,7 @@ from outsourcing.items import PostingItem, new_posting
 from outsourcing.normalize.dates import parse_instant
 from outsourcing.normalize.text import clean_line, html_to_text
 from outsourcing.normalize.urls import canonical_url, last_path_segment
-from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge
+from outsourcing.platforms.pages import Listing, PageNotRecognised, looks_like_challenge, read_records
 
 PLATFORM = "weworkremotely"
 ORIGIN = "https://weworkremotely.com"
@@ -35,13 +35,15 @@ def parse_listing(response: Response, scraped_at: str) -> Listing:
         raise PageNotRecognised(_not_rss_reason(head, "invalid_xml"), str(error)[:200]) from None
     if root.tag != "rss" or root.find("channel") is None:
         raise PageNotRecognised(_not_rss_reason(head, "not_rss"), f"root element <{root.tag}>")
-    items = []
+    entries = []
     for element in root.find("channel").iterfind("item"):
         entry = _fields(element)
         if not entry.get("link") or not entry.get("title"):
             raise PageNotRecognised("unexpected_structure", "an <item> without <link> or <title>")
-        items.append(parse_entry(entry, scraped_at))
-    return Listing(items=items)
+        entries.append(entry)
+    items, unreadable = read_records(PLATFORM, entries, lambda entry: parse_entry(entry, scraped_at),
+                                     id_of=lambda entry: last_path_segment(canonical_url(entry["link"], ORIGIN)))
+    return Listing(items=items, unreadable=unreadable)
 
 
 def _not_rss_reason(head: str, default: str) -> str:
