@@ -163,9 +163,9 @@ async def seq_scan(pool: asyncpg.Pool, *, workers: bool = True) -> float:
 
 
 async def one_report(pool: asyncpg.Pool, case: Case) -> tuple[float, float, int]:
-    from outsourcing.commands.report import render
     from outsourcing.query.filters import PostingFilter
     from outsourcing.query.report import prepare_session
+    from outsourcing.report.cli import render
     from outsourcing.report.figures import PeriodSpec, build_report
     from outsourcing.report.rates import shipped
 
@@ -246,7 +246,7 @@ async def _fetch_timings(url: str) -> str:
 
 
 async def run_report_bench(size: int, repeat: int = 3, *, keep: bool = False) -> dict[str, Any]:
-    from outsourcing.commands.report import open_report_pool
+    from outsourcing.report.cli import open_report_pool
 
     print(f"report: {size:,} postings with a year of history", flush=True)
     async with _database(size, keep) as (url, timings):

@@ -34,6 +34,34 @@ FIXTURES = REPO / "outsourcing" / "mirror" / "pages"
 CAPTURES = REPO.parent / "shared" / "captures"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
+#: Parts of the suite whose expensive session or module fixtures (a database filled by real
+#: crawls, a venv, an egg) must be built once, on one xdist worker: .ci/run uses
+#: `--dist loadgroup`, which keeps each group on one worker and spreads every other test.
+#: Listed longest first: they start first, so that no worker ends the suite alone on one of them.
+XDIST_GROUPS: tuple[tuple[str, str], ...] = (
+    ("tests/bench/", "bench"),
+    ("tests/report/", "report_database"),
+    ("tests/api/", "api_database"),
+    ("tests/install/", "install_venv"),
+    ("tests/e2e/test_scrapyd.py", "scrapyd_egg"),
+    ("tests/faults/test_storage_scenarios.py", "spill_records"),
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the groups above (before xdist reads the marks) and run them first."""
+    order = {group: rank for rank, (_, group) in enumerate(XDIST_GROUPS)}
+    ranks: dict[str, int] = {}
+    for item in items:
+        path = Path(str(item.path)).resolve().relative_to(REPO).as_posix()
+        for prefix, group in XDIST_GROUPS:
+            if path.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+                ranks[item.nodeid] = order[group]
+                break
+    items.sort(key=lambda item: ranks.get(item.nodeid, len(XDIST_GROUPS)))  # stable: files keep their order
+
 
 def fixture_path(*parts: str) -> Path:
     return FIXTURES.joinpath(*parts)

@@ -37,8 +37,6 @@ from scrapy.exceptions import UsageError
 
 from outsourcing.alerts.location import ENV_CONFIG as ENV_ALERTS_CONFIG
 from outsourcing.alerts.location import SETTING_CONFIG as ALERTS_CONFIG_SETTING
-from outsourcing.mirror.server import Mirror
-from outsourcing.mirror.site import SITES, serve_recorded_site
 from outsourcing.storage.database import (
     ENV_DATABASE_URL,
     ENV_HOME,
@@ -126,6 +124,10 @@ class Command(ScrapyCommand):
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
         home = Path(opts.home).expanduser().resolve() if opts.home else home_dir(self.settings) / "demo"
         home.mkdir(parents=True, exist_ok=True)
+        # Here, not at the top: every `scrapy` process (each crawl) loads every command module.
+        from outsourcing.mirror.server import Mirror
+        from outsourcing.mirror.site import SITES, serve_recorded_site
+
         try:
             mirror = Mirror(port=opts.port)
         except OSError as error:
@@ -152,6 +154,8 @@ class Command(ScrapyCommand):
     # --- steps -----------------------------------------------------------------------------------
 
     def _crawl(self, home: Path, site: str, settings: list[str]) -> int:
+        from outsourcing.mirror.site import SITES
+
         log = home / "crawl.log"
         shown = ["crawlall", *SITES, "-a", f"base_url={site}"]
         command = [*shown, "--logfile", str(log), "-s", "LOG_FILE_APPEND=False",

@@ -330,7 +330,7 @@ def test_text_summary_fits_100_columns(reports) -> None:
 
 
 def test_report_sessions_cannot_write(report_database) -> None:
-    from outsourcing.commands.report import open_report_pool
+    from outsourcing.report.cli import open_report_pool
 
     async def go() -> tuple[str, str]:
         pool = await open_report_pool(report_database, 30)
