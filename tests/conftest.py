@@ -35,9 +35,10 @@ CAPTURES = REPO.parent / "shared" / "captures"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 #: Parts of the suite whose expensive session or module fixtures (a database filled by real
-#: crawls, a venv, an egg) must be built once, on one xdist worker: .ci/run uses
-#: `--dist loadgroup`, which keeps each group on one worker and spreads every other test.
-#: Listed longest first: they start first, so that no worker ends the suite alone on one of them.
+#: crawls, a venv, an egg) are built once per xdist worker that runs them; with
+#: `--dist loadgroup` each group stays on one worker (built once). .ci/run uses worksteal, which
+#: measured faster. Listed longest first: they start first, so that no worker ends the suite
+#: alone on one of them.
 XDIST_GROUPS: tuple[tuple[str, str], ...] = (
     ("tests/bench/", "bench"),
     ("tests/report/", "report_database"),
